@@ -1,0 +1,1 @@
+"""The ``corebt`` command line."""

@@ -1,0 +1,55 @@
+"""An MRI volume in canonical (RAS) orientation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from corebt_viewer.core.modalities import Sequence
+
+
+@dataclass(frozen=True)
+class Volume:
+    """One MRI sequence on its voxel grid.
+
+    Attributes
+    ----------
+    data : ndarray
+        Intensities indexed (x, y, z) in RAS+ canonical orientation (first axis runs
+        left to right, second posterior to anterior, third inferior to superior).
+    affine : ndarray
+        4x4 voxel-to-world affine (mm, RAS).
+    voxel_size : tuple of float
+        Voxel size in mm along the three array axes.
+    sequence : Sequence or None
+    path : Path or None
+        Source file.
+    """
+
+    data: np.ndarray
+    affine: np.ndarray
+    voxel_size: tuple[float, float, float]
+    sequence: Sequence | None = None
+    path: Path | None = None
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        return tuple(self.data.shape[:3])
+
+    def window(self, mask: np.ndarray | None = None, low: float = 0.5, high: float = 99.5):
+        """Display window from percentiles of the voxels inside `mask` (default: non-zero).
+
+        Returns
+        -------
+        (float, float)
+            Contrast limits; ``(0, 1)`` for an empty volume.
+        """
+        inside = self.data[mask] if mask is not None else self.data[self.data != 0]
+        if inside.size == 0:
+            return (0.0, 1.0)
+        lo, hi = np.percentile(inside, [low, high])
+        if hi <= lo:
+            hi = lo + 1.0
+        return (float(lo), float(hi))

@@ -1,0 +1,1 @@
+"""Embeddings: tissue detection, tiling, encoders per modality and the on-disk cache."""

@@ -1,0 +1,1 @@
+"""CoRe-BT-Fusion: the paper's model (equation 2), training, calibration and metrics."""

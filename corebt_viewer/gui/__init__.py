@@ -1,0 +1,1 @@
+"""The desktop viewer (PySide6 + napari). The only package that imports Qt or napari."""

@@ -1,0 +1,1 @@
+"""Readers and writers: NIfTI, slides, reports, cohort manifests (they return core objects)."""
