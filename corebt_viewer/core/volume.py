@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from corebt_viewer.core.modalities import Sequence
+from corebt_viewer.core.segmentation import Segmentation
 
 
 @dataclass(frozen=True)
@@ -53,3 +54,36 @@ class Volume:
         if hi <= lo:
             hi = lo + 1.0
         return (float(lo), float(hi))
+
+
+@dataclass(frozen=True)
+class MRIStudy:
+    """The MRI of one case as loaded: the volumes that could be read, on one shared grid.
+
+    Attributes
+    ----------
+    volumes : dict of Sequence -> Volume
+        Sequences that loaded and share the study's grid, in canonical order.
+    segmentation : Segmentation or None
+        The tumour mask, when the case has one that loaded and matches the grid.
+    errors : dict of str -> str
+        Role (``"t1"``, ``"seg"``...) -> message for each file that failed to load or
+        sits on another grid, so a viewer can show the rest and say what is missing.
+    """
+
+    volumes: dict[Sequence, Volume] = field(default_factory=dict)
+    segmentation: Segmentation | None = None
+    errors: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def sequences(self) -> tuple[Sequence, ...]:
+        return tuple(self.volumes)
+
+    @property
+    def reference(self) -> Volume | None:
+        """The first loaded volume (its grid is the study's grid), or ``None``."""
+        return next(iter(self.volumes.values()), None)
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.volumes and self.segmentation is None

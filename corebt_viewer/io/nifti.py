@@ -1,0 +1,531 @@
+"""NIfTI reading and writing: volumes and segmentations in canonical RAS orientation.
+
+Every array this module returns is indexed (x, y, z) in RAS+ order (``nib.as_closest_canonical``
+semantics): the voxel size is kept and the affine is updated to match. Grid checks work from
+the headers alone (:func:`read_header`), so a cohort can be validated without decompressing
+every volume.
+
+nibabel is imported inside the functions so that importing this module stays cheap.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import struct
+import zlib
+from collections.abc import Iterable
+from collections.abc import Sequence as SequenceOf
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from corebt_viewer.core.errors import InputError
+from corebt_viewer.core.modalities import Sequence
+from corebt_viewer.core.segmentation import (
+    LabelConvention,
+    Segmentation,
+    SegmentationLabelError,
+    detect_convention,
+    from_canonical,
+    to_canonical,
+)
+from corebt_viewer.core.volume import MRIStudy, Volume
+
+NIFTI_SUFFIXES = (".nii", ".nii.gz")
+
+_READ_ERRORS = (OSError, EOFError, ValueError, zlib.error, gzip.BadGzipFile, struct.error)
+
+
+def is_nifti(path: str | Path) -> bool:
+    """Whether `path` has a NIfTI file name (``.nii`` or ``.nii.gz``)."""
+    return str(path).lower().endswith(NIFTI_SUFFIXES)
+
+
+@dataclass(frozen=True)
+class NiftiHeader:
+    """What the header of a NIfTI file says, in canonical (RAS) voxel order.
+
+    Attributes
+    ----------
+    path : Path
+    shape : tuple of int
+        Spatial shape after reorientation to RAS.
+    affine : ndarray
+        4x4 voxel-to-world affine after reorientation to RAS.
+    voxel_size : tuple of float
+        Voxel size (mm) along the canonical axes.
+    dtype : numpy.dtype
+        Data type stored on disk.
+    axcodes : tuple of str
+        Orientation of the file itself, e.g. ``("L", "P", "S")``.
+    """
+
+    path: Path
+    shape: tuple[int, int, int]
+    affine: np.ndarray
+    voxel_size: tuple[float, float, float]
+    dtype: np.dtype
+    axcodes: tuple[str, str, str]
+
+    @property
+    def grid(self) -> tuple[Path, tuple[int, int, int], np.ndarray]:
+        """``(path, shape, affine)``, the form :func:`check_same_grid` takes."""
+        return (self.path, self.shape, self.affine)
+
+
+def _open_image(path: str | Path):
+    """Open a NIfTI image lazily (header only), or raise InputError."""
+    import nibabel as nib
+
+    path = Path(path)
+    if not path.exists():
+        raise InputError(path, "file not found")
+    if not path.is_file():
+        raise InputError(path, "not a file")
+    if not is_nifti(path):
+        raise InputError(path, "not a NIfTI file (expected .nii or .nii.gz)")
+    try:
+        img = nib.load(str(path))
+    except nib.filebasedimages.ImageFileError:
+        raise InputError(path, "not a readable NIfTI image (unknown or corrupt header)") from None
+    except _READ_ERRORS as exc:
+        raise InputError(path, f"cannot read NIfTI header ({_describe(exc)})") from None
+    if not isinstance(img, nib.Nifti1Image | nib.Nifti2Image):
+        raise InputError(path, f"not a NIfTI-1/2 image ({type(img).__name__})")
+    shape = img.shape
+    if len(shape) == 4 and shape[3] == 1:
+        pass
+    elif len(shape) != 3:
+        extra = f"{len(shape)}-D image of shape {_fmt_shape(shape)}"
+        raise InputError(path, f"{extra}; expected a 3-D volume")
+    if min(shape[:3]) < 1:
+        raise InputError(path, f"empty image of shape {_fmt_shape(shape)}")
+    if not np.all(np.isfinite(img.affine)):
+        raise InputError(path, "affine holds non-finite values")
+    if abs(np.linalg.det(img.affine[:3, :3])) < 1e-12:
+        raise InputError(path, "affine is singular (zero voxel size?)")
+    return img
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc).strip()
+    name = type(exc).__name__
+    if isinstance(exc, EOFError | gzip.BadGzipFile | zlib.error):
+        return f"corrupt or truncated compressed data: {text or name}"
+    return text or name
+
+
+def _fmt_shape(shape: Iterable[int]) -> str:
+    return "x".join(str(int(s)) for s in shape)
+
+
+def _canonical_grid(img) -> tuple[np.ndarray, tuple[int, int, int], np.ndarray]:
+    """Orientation transform to RAS, the canonical shape and affine (no data read)."""
+    from nibabel import orientations as ornt_mod
+
+    shape = tuple(int(s) for s in img.shape[:3])
+    ornt = ornt_mod.io_orientation(img.affine)
+    canonical = ornt_mod.axcodes2ornt(("R", "A", "S"))
+    transform = ornt_mod.ornt_transform(ornt, canonical)
+    affine = img.affine @ ornt_mod.inv_ornt_aff(transform, shape)
+    new_shape = tuple(shape[int(ax)] for ax in np.argsort(transform[:, 0]))
+    return transform, new_shape, affine
+
+
+def _check_data_size(img, path: Path) -> None:
+    """Cheap integrity check: the file holds as many bytes as the header promises.
+
+    For ``.nii`` the file size is compared; for ``.nii.gz`` the gzip trailer's ISIZE field
+    (uncompressed size modulo 2**32) is, and only when it disagrees is the file decompressed
+    in full (multi-member gzip files legitimately disagree).
+    """
+    header = img.header
+    offset = int(getattr(img.dataobj, "offset", header.get_data_offset()))
+    expected = offset + int(np.prod(img.shape)) * header.get_data_dtype().itemsize
+    size = path.stat().st_size
+    if not str(path).lower().endswith(".gz"):
+        if size < expected:
+            raise InputError(path, f"truncated: {size} bytes on disk, header promises {expected}")
+        return
+    if size < 18:
+        raise InputError(path, "truncated gzip file")
+    with open(path, "rb") as fh:
+        fh.seek(-4, os.SEEK_END)
+        isize = struct.unpack("<I", fh.read(4))[0]
+    if isize == expected % 2**32:
+        return
+    total = 0
+    try:
+        with gzip.open(path, "rb") as fh:
+            while chunk := fh.read(1 << 22):
+                total += len(chunk)
+    except _READ_ERRORS as exc:
+        raise InputError(path, _describe(exc)) from None
+    if total < expected:
+        raise InputError(path, f"truncated: {total} bytes of data, header promises {expected}")
+
+
+def read_header(path: str | Path, *, check_size: bool = True) -> NiftiHeader:
+    """Read a NIfTI header and report its grid in canonical RAS orientation.
+
+    Parameters
+    ----------
+    path : path-like
+    check_size : bool
+        Also check that the file holds all the voxels the header promises (cheap; see
+        :func:`_check_data_size`).
+
+    Raises
+    ------
+    InputError
+        Missing, unreadable, truncated or non-3-D file.
+    """
+    from nibabel.orientations import aff2axcodes
+
+    path = Path(path)
+    img = _open_image(path)
+    if check_size:
+        _check_data_size(img, path)
+    _, shape, affine = _canonical_grid(img)
+    zooms = np.sqrt((affine[:3, :3] ** 2).sum(axis=0))
+    return NiftiHeader(
+        path=path,
+        shape=shape,
+        affine=affine,
+        voxel_size=tuple(float(z) for z in zooms),
+        dtype=img.header.get_data_dtype(),
+        axcodes=tuple(aff2axcodes(img.affine)),
+    )
+
+
+def _read_data(img, path: Path, dtype=None) -> np.ndarray:
+    """Read the voxels (scaled when `dtype` is float) or raise InputError."""
+    try:
+        if dtype is None:
+            data = np.asanyarray(img.dataobj)
+        else:
+            data = img.get_fdata(dtype=dtype, caching="unchanged")
+    except _READ_ERRORS as exc:
+        raise InputError(path, f"cannot read voxel data ({_describe(exc)})") from None
+    if data.ndim == 4:
+        data = data[..., 0]
+    return data
+
+
+def _reorient(data: np.ndarray, transform: np.ndarray) -> np.ndarray:
+    from nibabel.orientations import apply_orientation
+
+    return np.ascontiguousarray(apply_orientation(data, transform))
+
+
+def load_volume(path: str | Path, sequence: Sequence | None = None) -> Volume:
+    """Load one MRI sequence as float32, reoriented to RAS.
+
+    Parameters
+    ----------
+    path : path-like
+        A ``.nii`` or ``.nii.gz`` file holding a 3-D volume.
+    sequence : Sequence, optional
+        The sequence it holds, kept on the returned volume.
+
+    Returns
+    -------
+    Volume
+        ``data`` (x, y, z) float32 in RAS order, with the matching affine and voxel size.
+
+    Raises
+    ------
+    InputError
+        Missing, unreadable, corrupt or non-3-D file.
+
+    Examples
+    --------
+    >>> vol = load_volume("case_t1.nii.gz", Sequence.T1)  # doctest: +SKIP
+    >>> vol.data.shape, vol.voxel_size  # doctest: +SKIP
+    ((240, 240, 155), (1.0, 1.0, 1.0))
+    """
+    path = Path(path)
+    img = _open_image(path)
+    transform, shape, affine = _canonical_grid(img)
+    data = _reorient(_read_data(img, path, np.float32), transform)
+    if not np.isfinite(data).all():
+        data = np.nan_to_num(data, nan=0.0, posinf=0.0, neginf=0.0)
+    zooms = np.sqrt((affine[:3, :3] ** 2).sum(axis=0))
+    return Volume(
+        data=data,
+        affine=affine,
+        voxel_size=tuple(float(z) for z in zooms),
+        sequence=sequence,
+        path=path,
+    )
+
+
+def label_values(data: np.ndarray) -> set[int]:
+    """The distinct values of an integer label array (fast for small label ranges).
+
+    Raises
+    ------
+    ValueError
+        When the array holds non-integer values.
+    """
+    if data.size == 0:
+        return set()
+    if data.dtype.kind == "f":
+        if not np.isfinite(data).all() or not np.array_equal(data, np.round(data)):
+            raise ValueError("holds non-integer values; a segmentation needs integer labels")
+        data = data.astype(np.int64)
+    elif data.dtype.kind not in "uib":
+        raise ValueError(f"has data type {data.dtype}; a segmentation needs integer labels")
+    if data.dtype == np.uint8 or data.dtype.kind == "b":
+        counts = np.bincount(data.ravel().view(np.uint8), minlength=2)
+        return {int(v) for v in np.flatnonzero(counts)}
+    return {int(v) for v in np.unique(data)}
+
+
+def read_label_values(path: str | Path) -> tuple[NiftiHeader, set[int]]:
+    """Header and distinct label values of a segmentation file (no reorientation).
+
+    Raises
+    ------
+    InputError
+        Unreadable file, or non-integer labels.
+    """
+    path = Path(path)
+    header = read_header(path, check_size=False)
+    img = _open_image(path)
+    data = _read_data(img, path)
+    try:
+        return header, label_values(data)
+    except ValueError as exc:
+        raise InputError(path, f"segmentation {exc}") from None
+
+
+def load_segmentation(path: str | Path) -> Segmentation:
+    """Load a tumour mask, detect its BraTS convention and map it to canonical labels.
+
+    Returns
+    -------
+    Segmentation
+        ``labels`` uint8 (0 background, 1 necrotic core, 2 oedema, 3 enhancing) in RAS
+        order, with the convention of the file (used again when saving).
+
+    Raises
+    ------
+    InputError
+        Unreadable file, non-integer data, or labels that no BraTS convention knows.
+    """
+    path = Path(path)
+    img = _open_image(path)
+    transform, shape, affine = _canonical_grid(img)
+    raw = _read_data(img, path)
+    try:
+        values = label_values(raw)
+        convention = detect_convention(values)
+    except (ValueError, SegmentationLabelError) as exc:
+        raise InputError(path, f"segmentation {exc}") from None
+    labels = _reorient(to_canonical(raw, convention), transform)
+    zooms = np.sqrt((affine[:3, :3] ** 2).sum(axis=0))
+    return Segmentation(
+        labels=labels,
+        convention=convention,
+        voxel_size=tuple(float(z) for z in zooms),
+        affine=affine,
+    )
+
+
+def grid_mismatch(
+    a: tuple[Path, tuple[int, ...], np.ndarray],
+    b: tuple[Path, tuple[int, ...], np.ndarray],
+    atol: float = 1e-3,
+) -> str | None:
+    """Describe how the grid of `b` differs from that of `a`, or ``None`` when they match.
+
+    Each argument is ``(path, shape, affine)``; the affines are compared element-wise
+    with absolute tolerance `atol` (mm).
+    """
+    (path_a, shape_a, aff_a), (_, shape_b, aff_b) = a, b
+    shape_a, shape_b = tuple(shape_a)[:3], tuple(shape_b)[:3]
+    aff_a, aff_b = np.asarray(aff_a, float), np.asarray(aff_b, float)
+    problems = []
+    if shape_a != shape_b:
+        problems.append(f"shape {_fmt_shape(shape_b)} vs {_fmt_shape(shape_a)}")
+    if not np.allclose(aff_a, aff_b, atol=atol, rtol=0):
+        zoom_a = np.sqrt((aff_a[:3, :3] ** 2).sum(axis=0))
+        zoom_b = np.sqrt((aff_b[:3, :3] ** 2).sum(axis=0))
+        if not np.allclose(zoom_a, zoom_b, atol=atol, rtol=0):
+            problems.append(f"voxel size {_fmt_vec(zoom_b)} mm vs {_fmt_vec(zoom_a)} mm")
+        dirs_a = aff_a[:3, :3] / zoom_a
+        dirs_b = aff_b[:3, :3] / zoom_b
+        if not np.allclose(dirs_a, dirs_b, atol=1e-4, rtol=0):
+            problems.append("axis directions differ (different orientation or obliquity)")
+        shift = float(np.linalg.norm(aff_a[:3, 3] - aff_b[:3, 3]))
+        if shift > atol:
+            problems.append(f"origin differs by {shift:.3g} mm")
+        if len(problems) == (shape_a != shape_b):
+            diff = float(np.abs(aff_a - aff_b).max())
+            problems.append(f"affines differ by up to {diff:.3g}")
+    if not problems:
+        return None
+    return f"grid differs from {Path(path_a).name}: " + ", ".join(problems)
+
+
+def _fmt_vec(values) -> str:
+    return "x".join(f"{float(v):.4g}" for v in values)
+
+
+def check_same_grid(
+    named: SequenceOf[tuple[Path, tuple[int, ...], np.ndarray]], atol: float = 1e-3
+) -> None:
+    """Check that every ``(path, shape, affine)`` shares the grid of the first.
+
+    Raises
+    ------
+    InputError
+        Naming the first file that differs, the reference file and the mismatch.
+    """
+    if not named:
+        return
+    reference = named[0]
+    for other in named[1:]:
+        problem = grid_mismatch(reference, other, atol)
+        if problem is not None:
+            raise InputError(other[0], problem)
+
+
+def load_case_mri(case, *, atol: float = 1e-3) -> MRIStudy:
+    """Load every MRI file of a case, keeping what loads and explaining what does not.
+
+    The study's grid is the one most of the loaded volumes share (ties: the first in
+    T1, T1c, T2, FLAIR order). Volumes and a mask on another grid are left out with a
+    message in ``errors``, like files that fail to load.
+
+    Parameters
+    ----------
+    case : Case
+    atol : float
+        Tolerance (mm) when comparing affines.
+
+    Returns
+    -------
+    MRIStudy
+    """
+    volumes: dict[Sequence, Volume] = {}
+    errors: dict[str, str] = {}
+    for seq in case.sequences:
+        try:
+            volumes[seq] = load_volume(case.mri[seq], seq)
+        except InputError as exc:
+            errors[seq.value] = str(exc)
+    segmentation = None
+    if case.segmentation is not None:
+        try:
+            segmentation = load_segmentation(case.segmentation)
+        except InputError as exc:
+            errors["seg"] = str(exc)
+    grids = [(v.path, v.shape, v.affine) for v in volumes.values()]
+    if grids:
+        groups = [[g for g in grids if grid_mismatch(ref, g, atol) is None] for ref in grids]
+        reference = max(groups, key=len)[0]
+        for seq, vol in list(volumes.items()):
+            problem = grid_mismatch(reference, (vol.path, vol.shape, vol.affine), atol)
+            if problem is not None:
+                errors[seq.value] = f"{vol.path}: {problem}"
+                del volumes[seq]
+    else:
+        reference = None
+    if segmentation is not None and reference is not None:
+        seg_grid = (case.segmentation, segmentation.labels.shape, segmentation.affine)
+        problem = grid_mismatch(reference, seg_grid, atol)
+        if problem is not None:
+            errors["seg"] = f"{case.segmentation}: {problem}"
+            segmentation = None
+    return MRIStudy(volumes=volumes, segmentation=segmentation, errors=errors)
+
+
+def save_segmentation(
+    path: str | Path,
+    labels_canonical: np.ndarray,
+    *,
+    reference: str | Path | None = None,
+    convention: LabelConvention = LabelConvention.BRATS_2021,
+    affine: np.ndarray | None = None,
+    dtype=None,
+) -> Path:
+    """Write a canonical mask as a NIfTI file in a BraTS convention.
+
+    With a `reference` file (the original mask or a sequence of the case) the mask is
+    written back in that file's own voxel order, with its header, affine and, unless
+    `dtype` says otherwise, its data type. Without one, it is written in RAS order with
+    `affine` (required) as uint8. The write is atomic (temporary file, then rename).
+
+    Parameters
+    ----------
+    path : path-like
+        Destination (``.nii`` or ``.nii.gz``).
+    labels_canonical : ndarray
+        Canonical labels (0-3) in RAS order, as :func:`load_segmentation` returns them.
+    reference : path-like, optional
+    convention : LabelConvention
+        Label values to write (``BRATS_2021``: enhancing 4; ``BRATS_2023``: 3).
+    affine : ndarray, optional
+        The canonical (RAS) affine, used when there is no reference.
+    dtype : numpy dtype, optional
+
+    Returns
+    -------
+    Path
+        The written file.
+
+    Raises
+    ------
+    InputError
+        Unreadable reference, or a mask whose shape does not fit it.
+    """
+    import nibabel as nib
+    from nibabel import orientations as ornt_mod
+
+    path = Path(path)
+    if not is_nifti(path):
+        raise InputError(path, "segmentations are saved as .nii or .nii.gz")
+    labels_canonical = np.asarray(labels_canonical)
+    if labels_canonical.ndim != 3:
+        raise InputError(path, f"mask must be 3-D, got shape {labels_canonical.shape}")
+    if reference is not None:
+        ref = _open_image(reference)
+        _, shape, _ = _canonical_grid(ref)
+        if tuple(labels_canonical.shape) != shape:
+            raise InputError(
+                reference,
+                f"mask shape {_fmt_shape(labels_canonical.shape)} does not fit this file's "
+                f"grid {_fmt_shape(shape)}",
+            )
+        out_dtype = np.dtype(dtype) if dtype is not None else ref.header.get_data_dtype()
+        to_file = ornt_mod.ornt_transform(
+            ornt_mod.axcodes2ornt(("R", "A", "S")), ornt_mod.io_orientation(ref.affine)
+        )
+        file_labels = from_canonical(labels_canonical, convention, dtype=out_dtype)
+        data = ornt_mod.apply_orientation(file_labels, to_file)
+        header = ref.header.copy()
+        header.set_data_dtype(out_dtype)
+        img = type(ref)(np.ascontiguousarray(data), ref.affine, header)
+        img.header.set_slope_inter(1.0, 0.0)
+    else:
+        if affine is None:
+            raise ValueError("save_segmentation needs a reference file or an affine")
+        out_dtype = np.dtype(dtype) if dtype is not None else np.dtype(np.uint8)
+        data = from_canonical(labels_canonical, convention, dtype=out_dtype)
+        img = nib.Nifti1Image(data, np.asarray(affine, float))
+        img.header.set_data_dtype(out_dtype)
+        img.header.set_xyzt_units("mm")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    suffix = ".nii.gz" if str(path).lower().endswith(".gz") else ".nii"
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp{suffix}")
+    try:
+        nib.save(img, str(tmp))
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return path
