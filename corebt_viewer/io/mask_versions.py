@@ -1,0 +1,598 @@
+"""Mask versions beside the original segmentation, atomic saves and crash recovery.
+
+The original mask is never written. Each save makes a new file next to it::
+
+    TCGA-XX_seg.nii.gz          the original (read only for us)
+    TCGA-XX_seg.v001.nii.gz     first saved correction
+    TCGA-XX_seg.v002.nii.gz     ...
+    TCGA-XX_seg.current.json    which file the case uses now (absent: the original)
+    .TCGA-XX_seg.recovery.npz   autosaved unsaved edits (hidden; removed after a save)
+
+Versions are written in the original's label convention, data type, header, affine and
+voxel order, so a corrected mask opens in any NIfTI tool on the grid of the images. Every
+write goes to a temporary file in the same folder, is flushed and fsync'ed, then renamed
+over (or hard-linked to) its name and the folder is fsync'ed: a crash or kill at any moment
+leaves either the old file or the new one, whole.
+
+nibabel is imported inside the functions.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import json
+import os
+import re
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+from corebt_viewer.core.errors import InputError
+from corebt_viewer.core.segmentation import (
+    LabelConvention,
+    Segmentation,
+    SegmentationLabelError,
+    detect_convention,
+    to_canonical,
+)
+
+#: Compression level of ``.nii.gz`` versions (masks compress ~100x even at the fastest).
+GZIP_LEVEL = 1
+_VERSION_RE = r"^{stem}\.v(\d{{3,}}){ext}$"
+
+
+# --------------------------------------------------------------------------- atomic writes
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Make a rename in `folder` durable (no-op where directories cannot be opened)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def atomic_write_bytes(
+    path: str | Path, data: bytes, *, overwrite: bool = True, mode: int = 0o644
+) -> Path:
+    """Write `data` to `path` so that readers only ever see the old or the new file whole.
+
+    The bytes go to a temporary file in the same folder, which is flushed, fsync'ed and then
+    renamed to `path` (``os.replace``); the folder is fsync'ed last.
+
+    Parameters
+    ----------
+    path : path-like
+    data : bytes
+    overwrite : bool
+        When False the file is published with a hard link, which fails with
+        :class:`FileExistsError` if `path` already exists (no clobbering, even when two
+        processes race for the same name).
+    mode : int
+        Permission bits of the new file.
+
+    Returns
+    -------
+    Path
+    """
+    path = Path(path)
+    folder = path.parent
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, mode)
+        if overwrite:
+            os.replace(tmp, path)
+        else:
+            try:
+                os.link(tmp, path)
+            except FileExistsError:
+                raise
+            except OSError:
+                # File systems without hard links: best effort, still never a partial file.
+                if path.exists():
+                    raise FileExistsError(path) from None
+                os.replace(tmp, path)
+            else:
+                tmp.unlink()
+        _fsync_dir(folder)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def remove_stale_temporaries(folder: str | Path, *, older_than_s: float = 3600.0) -> list[Path]:
+    """Delete temporary files left by writes that were killed (older than `older_than_s`)."""
+    removed = []
+    now = time.time()
+    for tmp in Path(folder).glob(".*.tmp"):
+        try:
+            if now - tmp.stat().st_mtime > older_than_s:
+                tmp.unlink()
+                removed.append(tmp)
+        except OSError:
+            continue
+    return removed
+
+
+def sha256_file(path: str | Path) -> str:
+    """Hex sha256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+# --------------------------------------------------------------------------- NIfTI encoding
+
+
+def label_values(data: np.ndarray) -> set[int]:
+    """The distinct values of an integer mask (fast path with ``bincount`` for small labels)."""
+    data = np.asarray(data)
+    if data.size == 0:
+        return set()
+    if data.dtype.kind in "iub":
+        low, high = int(data.min()), int(data.max())
+        if low >= 0 and high < 256:
+            counts = np.bincount(data.ravel().astype(np.intp, copy=False), minlength=high + 1)
+            return {int(v) for v in np.flatnonzero(counts)}
+    return {int(v) for v in np.unique(data)}
+
+
+def _file_labels(labels: np.ndarray, convention: LabelConvention, dtype) -> np.ndarray:
+    """Canonical labels (0-3) to file values through a lookup table."""
+    labels = np.asarray(labels)
+    if labels.size and (labels.min() < 0 or labels.max() > 3):
+        raise InputError(
+            None,
+            f"canonical mask holds unknown label(s) {sorted(label_values(labels) - {0, 1, 2, 3})}",
+        )
+    lut = np.zeros(4, dtype=dtype)
+    for region, value in convention.file_labels.items():
+        lut[int(region)] = value
+    return lut[labels]
+
+
+def split_nifti_name(path: str | Path) -> tuple[str, str]:
+    """``"a/b_seg.nii.gz"`` -> ``("b_seg", ".nii.gz")``."""
+    name = Path(path).name
+    for ext in (".nii.gz", ".nii"):
+        if name.lower().endswith(ext):
+            return name[: -len(ext)], name[-len(ext) :]
+    raise InputError(path, "not a NIfTI file name (expected .nii or .nii.gz)")
+
+
+def _load_nifti(path: Path):
+    import nibabel as nib
+
+    try:
+        img = nib.load(str(path))
+        if not isinstance(img, nib.Nifti1Image | nib.Nifti2Image):
+            raise InputError(path, f"not a NIfTI image ({type(img).__name__})")
+        return img
+    except InputError:
+        raise
+    except FileNotFoundError:
+        raise InputError(path, "file not found") from None
+    except Exception as exc:  # nibabel raises many types for corrupt files
+        raise InputError(path, f"cannot read NIfTI: {exc}") from None
+
+
+def _to_canonical_transform(affine: np.ndarray):
+    """Orientation transform from a file's voxel order to RAS (as ``as_closest_canonical``)."""
+    import nibabel as nib
+
+    return nib.orientations.io_orientation(affine)
+
+
+def _spatial(data: np.ndarray, path: Path) -> np.ndarray:
+    """Drop trailing singleton axes of a (x, y, z, 1...) mask."""
+    while data.ndim > 3 and data.shape[-1] == 1:
+        data = data[..., 0]
+    if data.ndim != 3:
+        raise InputError(path, f"a mask must be 3D, this one has shape {data.shape}")
+    return data
+
+
+def canonical_from_file(data: np.ndarray, affine: np.ndarray) -> np.ndarray:
+    """Reorder a file's voxel array to canonical RAS order."""
+    import nibabel as nib
+
+    return nib.orientations.apply_orientation(data, _to_canonical_transform(affine))
+
+
+def file_from_canonical(data: np.ndarray, affine: np.ndarray) -> np.ndarray:
+    """Reorder a canonical RAS array back to the voxel order of a file with `affine`."""
+    import nibabel as nib
+
+    ornt = _to_canonical_transform(affine)
+    inverse = nib.orientations.ornt_transform(
+        nib.orientations.axcodes2ornt(("R", "A", "S")),
+        nib.orientations.axcodes2ornt(nib.orientations.ornt2axcodes(ornt)),
+    )
+    return nib.orientations.apply_orientation(data, inverse)
+
+
+def encode_mask_like(
+    labels: np.ndarray,
+    reference: str | Path,
+    *,
+    convention: LabelConvention | None = None,
+    dtype: np.dtype | type | None = None,
+) -> bytes:
+    """Encode canonical labels as a NIfTI file laid out like `reference`.
+
+    Parameters
+    ----------
+    labels : ndarray
+        Canonical labels (0-3) in canonical RAS voxel order.
+    reference : path-like
+        The original mask (or, for a brand-new mask, an MRI image of the case): its
+        header, affine, voxel order and, for a mask, data type are reused.
+    convention : LabelConvention, optional
+        File label convention (default: the one detected in `reference`, if it is a mask,
+        else BraTS 2021).
+    dtype : dtype, optional
+        Data type on disk (default: the reference's when it is an integer type, else uint8).
+
+    Returns
+    -------
+    bytes
+        The whole file, gzip-compressed when `reference` is a ``.nii.gz``.
+    """
+
+    reference = Path(reference)
+    ref = _load_nifti(reference)
+    ref_dtype = np.dtype(ref.get_data_dtype())
+    if dtype is None:
+        is_mask_dtype = ref_dtype.kind in "iub"
+        dtype = ref_dtype if is_mask_dtype else np.dtype(np.uint8)
+    if convention is None:
+        convention = LabelConvention.BRATS_2021
+        if np.dtype(ref_dtype).kind in "iub":
+            try:
+                convention = detect_convention(label_values(np.asanyarray(ref.dataobj)))
+            except SegmentationLabelError:
+                pass
+    ref_shape3 = tuple(ref.shape[:3])
+    expected = [0, 0, 0]
+    for size, (axis, _flip) in zip(ref_shape3, _to_canonical_transform(ref.affine), strict=True):
+        expected[int(axis)] = size
+    expected = tuple(expected)
+    if tuple(labels.shape) != expected:
+        raise InputError(
+            reference,
+            f"mask shape {tuple(labels.shape)} does not match this file's grid {expected} (RAS order)",
+        )
+    file_values = _file_labels(labels, convention, dtype)
+    data = file_from_canonical(file_values, ref.affine)
+    data = np.ascontiguousarray(
+        data.reshape(ref.shape) if data.size == np.prod(ref.shape) else data
+    )
+    header = ref.header.copy()
+    header.set_data_dtype(dtype)
+    cls = type(ref)
+    img = cls(data, ref.affine, header=header)
+    img.header.set_slope_inter(1.0, 0.0)
+    sform, sform_code = ref.header.get_sform(coded=True)
+    qform, qform_code = ref.header.get_qform(coded=True)
+    img.set_sform(ref.affine if sform is None else sform, code=int(sform_code or 0))
+    img.set_qform(ref.affine if qform is None else qform, code=int(qform_code or 0))
+    raw = img.to_bytes()
+    if reference.name.lower().endswith(".gz"):
+        return gzip.compress(raw, compresslevel=GZIP_LEVEL, mtime=0)
+    return raw
+
+
+def read_mask(path: str | Path, *, convention: LabelConvention | None = None) -> Segmentation:
+    """Read a mask file (an original or a version) as canonical labels in RAS order.
+
+    Parameters
+    ----------
+    path : path-like
+    convention : LabelConvention, optional
+        The file's convention; detected from its values when omitted.
+
+    Raises
+    ------
+    InputError
+        Unreadable file, not 3D, non-integer or unknown label values.
+    """
+    import nibabel as nib
+
+    path = Path(path)
+    img = _load_nifti(path)
+    canon = nib.as_closest_canonical(img)
+    raw = _spatial(np.asanyarray(canon.dataobj), path)
+    if raw.dtype.kind == "f":
+        rounded = np.rint(raw)
+        if not np.array_equal(rounded, raw):
+            raise InputError(path, "mask holds non-integer values")
+        raw = rounded.astype(np.int16)
+    try:
+        detected = detect_convention(label_values(raw))
+        convention = convention or detected
+    except SegmentationLabelError as exc:
+        raise InputError(path, str(exc)) from None
+    zooms = tuple(float(z) for z in canon.header.get_zooms()[:3])
+    return Segmentation(
+        labels=to_canonical(raw, convention),
+        convention=convention,
+        voxel_size=zooms,
+        affine=np.asarray(canon.affine, dtype=float),
+    )
+
+
+# --------------------------------------------------------------------------- versions
+
+
+@dataclass(frozen=True)
+class MaskVersion:
+    """One file of a mask's history.
+
+    Attributes
+    ----------
+    number : int
+        0 for the original, 1, 2... for saved versions.
+    path : Path
+    """
+
+    number: int
+    path: Path
+
+    @property
+    def is_original(self) -> bool:
+        return self.number == 0
+
+    @property
+    def label(self) -> str:
+        """``"original"`` or ``"v003"``."""
+        return "original" if self.is_original else f"v{self.number:03d}"
+
+
+def version_path(original: str | Path, number: int) -> Path:
+    """Path of version `number` of `original` (``<stem>.v001.nii.gz``)."""
+    original = Path(original)
+    stem, ext = split_nifti_name(original)
+    return original.with_name(f"{stem}.v{number:03d}{ext}")
+
+
+def list_versions(original: str | Path) -> list[MaskVersion]:
+    """The original (if it exists) and every saved version, oldest first."""
+    original = Path(original)
+    stem, ext = split_nifti_name(original)
+    pattern = re.compile(_VERSION_RE.format(stem=re.escape(stem), ext=re.escape(ext)))
+    found = []
+    if original.parent.is_dir():
+        for entry in original.parent.iterdir():
+            match = pattern.match(entry.name)
+            if match and entry.is_file():
+                found.append(MaskVersion(int(match.group(1)), entry))
+    found.sort(key=lambda v: v.number)
+    head = [MaskVersion(0, original)] if original.is_file() else []
+    return head + found
+
+
+def _current_pointer(original: Path) -> Path:
+    stem, _ = split_nifti_name(original)
+    return original.with_name(f"{stem}.current.json")
+
+
+def current_version(original: str | Path) -> MaskVersion:
+    """The version the case uses now: the one last made current, else the original."""
+    original = Path(original)
+    pointer = _current_pointer(original)
+    versions = list_versions(original)
+    try:
+        name = json.loads(pointer.read_text(encoding="utf-8")).get("current")
+    except (OSError, ValueError, AttributeError):
+        name = None
+    for version in versions:
+        if name is not None and version.path.name == name:
+            return version
+    return MaskVersion(0, original)
+
+
+def set_current_version(
+    original: str | Path, version: str | Path | MaskVersion | None
+) -> MaskVersion:
+    """Record `version` (a file of this mask, or None for the original) as current.
+
+    Only the small ``<stem>.current.json`` pointer is written (atomically); no mask file
+    is touched.
+    """
+    original = Path(original)
+    if isinstance(version, MaskVersion):
+        version = version.path
+    if version is None or Path(version).name == original.name:
+        chosen = MaskVersion(0, original)
+    else:
+        by_name = {v.path.name: v for v in list_versions(original)}
+        if Path(version).name not in by_name:
+            raise InputError(version, f"not a saved version of {original.name}")
+        chosen = by_name[Path(version).name]
+    record = {
+        "current": None if chosen.is_original else chosen.path.name,
+        "updated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    atomic_write_bytes(_current_pointer(original), json.dumps(record, indent=1).encode())
+    return chosen
+
+
+@dataclass(frozen=True)
+class SavedVersion:
+    """Result of :func:`save_version`."""
+
+    version: MaskVersion
+    sha256: str
+    nbytes: int
+
+
+def save_version(
+    labels: np.ndarray,
+    *,
+    original: str | Path,
+    reference: str | Path | None = None,
+    convention: LabelConvention | None = None,
+    make_current: bool = True,
+) -> SavedVersion:
+    """Write canonical `labels` as the next version of `original`, atomically.
+
+    Parameters
+    ----------
+    labels : ndarray
+        Canonical labels (0-3) in RAS voxel order.
+    original : path-like
+        The original mask. For a case without one, the path the mask would have
+        (it need not exist) and `reference` must name an MRI image of the case.
+    reference : path-like, optional
+        File whose header, affine and voxel order the version copies (default `original`).
+    convention : LabelConvention, optional
+        Default: the original's (BraTS 2021 for a new mask).
+    make_current : bool
+        Record the new version as the current one.
+
+    Returns
+    -------
+    SavedVersion
+        The version, the sha256 and size of its bytes.
+    """
+    original = Path(original)
+    if reference is None:
+        if not original.is_file():
+            raise InputError(original, "original mask not found; give a reference image")
+        reference = original
+    reference = Path(reference)
+    if reference == original:
+        data = encode_mask_like(labels, reference, convention=convention)
+    else:  # a new mask on an image's grid: uint8 labels in the chosen convention
+        convention = convention or LabelConvention.BRATS_2021
+        data = encode_mask_like(labels, reference, convention=convention, dtype=np.uint8)
+    if not original.name.lower().endswith(".gz") and reference.name.lower().endswith(".gz"):
+        data = gzip.decompress(data)
+    elif original.name.lower().endswith(".gz") and not reference.name.lower().endswith(".gz"):
+        data = gzip.compress(data, compresslevel=GZIP_LEVEL, mtime=0)
+    try:
+        mode = os.stat(reference).st_mode & 0o777 | 0o600
+    except OSError:
+        mode = 0o644
+    remove_stale_temporaries(original.parent)
+    existing = list_versions(original)
+    number = max((v.number for v in existing), default=0) + 1
+    while True:
+        target = version_path(original, number)
+        try:
+            atomic_write_bytes(target, data, overwrite=False, mode=mode)
+            break
+        except FileExistsError:  # another process took this number
+            number += 1
+    version = MaskVersion(number, target)
+    if make_current:
+        set_current_version(original, version)
+    return SavedVersion(version, hashlib.sha256(data).hexdigest(), len(data))
+
+
+# --------------------------------------------------------------------------- recovery
+
+
+@dataclass(frozen=True)
+class Recovery:
+    """Unsaved edits found after a crash.
+
+    Attributes
+    ----------
+    path : Path
+        The recovery file.
+    labels : ndarray of uint8
+        Canonical labels as they were when autosaved.
+    saved_at : str
+        ISO 8601 UTC time of the autosave.
+    base : str
+        File name of the version that was being edited.
+    """
+
+    path: Path
+    labels: np.ndarray
+    saved_at: str
+    base: str
+
+
+def recovery_path(original: str | Path, *, directory: str | Path | None = None) -> Path:
+    """Hidden recovery file of `original` (``.<stem>.recovery.npz``) in `directory`."""
+    original = Path(original)
+    stem, _ = split_nifti_name(original)
+    folder = Path(directory) if directory is not None else original.parent
+    return folder / f".{stem}.recovery.npz"
+
+
+def write_recovery(
+    labels: np.ndarray,
+    *,
+    original: str | Path,
+    base: str | Path | None = None,
+    directory: str | Path | None = None,
+) -> Path:
+    """Autosave unsaved edits (atomically); call every few seconds while edits are unsaved.
+
+    Parameters
+    ----------
+    labels : ndarray
+        Canonical labels being edited.
+    original : path-like
+        The original mask (names the recovery file).
+    base : path-like, optional
+        The version the edits started from (default the original).
+    directory : path-like, optional
+        Folder for the recovery file (default the original's folder).
+    """
+    target = recovery_path(original, directory=directory)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    buffer = io.BytesIO()
+    np.savez_compressed(
+        buffer,
+        labels=np.asarray(labels, dtype=np.uint8),
+        saved_at=np.array(datetime.now(UTC).isoformat(timespec="seconds")),
+        base=np.array(Path(base if base is not None else original).name),
+    )
+    return atomic_write_bytes(target, buffer.getvalue(), mode=0o600)
+
+
+def find_recovery(original: str | Path, *, directory: str | Path | None = None) -> Recovery | None:
+    """Unsaved edits autosaved for `original`, or None when there are none (or unreadable)."""
+    path = recovery_path(original, directory=directory)
+    if not path.is_file():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            return Recovery(path, npz["labels"].copy(), str(npz["saved_at"]), str(npz["base"]))
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def discard_recovery(original: str | Path, *, directory: str | Path | None = None) -> bool:
+    """Delete the recovery file (after a save, or when the user declines it)."""
+    path = recovery_path(original, directory=directory)
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        return False
+    _fsync_dir(path.parent)
+    return True
