@@ -1,0 +1,143 @@
+"""Whole-slide files through OpenSlide (SVS, NDPI, MRXS, SCN, generic tiled TIFF, ...)."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+
+from corebt_viewer.core.errors import InputError
+from corebt_viewer.io.slides.reader import SlideReader, composite_on_white
+
+#: Vendor properties worth showing next to a slide.
+SHOWN_PROPERTIES = (
+    "openslide.objective-power",
+    "openslide.vendor",
+    "openslide.comment",
+    "aperio.AppMag",
+    "hamamatsu.SourceLens",
+)
+
+_PLAIN_IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp")
+
+
+def _positive(value) -> float | None:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) and number > 0 else None
+
+
+def mpp_from_properties(props) -> float | None:
+    """Microns per pixel at level 0 from OpenSlide properties, or ``None``.
+
+    Uses ``openslide.mpp-x``/``-y`` (their mean when both exist), else the TIFF
+    resolution tags when their unit is physical.
+    """
+    values = [_positive(props.get(k)) for k in ("openslide.mpp-x", "openslide.mpp-y")]
+    values = [v for v in values if v is not None]
+    if values:
+        return float(sum(values) / len(values))
+    unit = str(props.get("tiff.ResolutionUnit", "")).lower()
+    res = _positive(props.get("tiff.XResolution"))
+    if res is not None and unit in ("centimeter", "inch"):
+        mpp = (1e4 if unit == "centimeter" else 25400.0) / res
+        if 0.01 <= mpp <= 100:
+            return mpp
+    return None
+
+
+class OpenSlideReader(SlideReader):
+    """A slide file read with OpenSlide.
+
+    Parameters
+    ----------
+    path : path-like
+    mpp_override : float, optional
+        Microns per pixel at level 0 to use instead of (or in the absence of) metadata.
+
+    Raises
+    ------
+    InputError
+        Missing file, a format OpenSlide cannot read, or a corrupt file.
+    """
+
+    def __init__(self, path: str | Path, *, mpp_override: float | None = None):
+        import openslide
+
+        super().__init__()
+        self.path = Path(path)
+        if not self.path.exists():
+            raise InputError(self.path, "file not found")
+        if not self.path.is_file():
+            raise InputError(self.path, "not a file")
+        try:
+            fmt = openslide.OpenSlide.detect_format(str(self.path))
+            if fmt is None and self.path.suffix.lower() in _PLAIN_IMAGE_SUFFIXES:
+                self._slide = openslide.ImageSlide(str(self.path))
+                fmt = "image"
+            elif fmt is None:
+                raise InputError(
+                    self.path,
+                    "not a slide format OpenSlide can read (SVS, NDPI, MRXS, SCN, TIFF...)",
+                )
+            else:
+                self._slide = openslide.OpenSlide(str(self.path))
+        except InputError:
+            raise
+        except Exception as exc:  # OpenSlideError, PIL errors, OSError...
+            raise InputError(self.path, f"cannot open slide ({_explain(exc)})") from None
+        slide = self._slide
+        try:
+            self.level_dimensions = tuple((int(w), int(h)) for w, h in slide.level_dimensions)
+            self.level_downsamples = tuple(float(d) for d in slide.level_downsamples)
+            props = dict(slide.properties)
+        except Exception as exc:
+            self._close()
+            raise InputError(self.path, f"cannot read slide metadata ({_explain(exc)})") from None
+        if not self.level_dimensions or min(self.level_dimensions[0]) < 1:
+            self._close()
+            raise InputError(self.path, "slide has no image levels")
+        self.vendor = str(props.get("openslide.vendor", fmt))
+        self._props = props
+        self._set_mpp(mpp_from_properties(props), mpp_override)
+        self._warn_missing_mpp()
+
+    def _associated_names(self) -> tuple[str, ...]:
+        try:
+            return tuple(sorted(self._slide.associated_images.keys()))
+        except Exception:
+            return ()
+
+    def _properties(self) -> dict[str, str]:
+        return {k: str(self._props[k]) for k in SHOWN_PROPERTIES if k in self._props}
+
+    def _read_region(self, location, level, size) -> np.ndarray:
+        try:
+            image = self._slide.read_region(location, level, size)
+        except Exception as exc:
+            raise InputError(
+                self.path, f"cannot read pixels at level {level} ({_explain(exc)})"
+            ) from None
+        return composite_on_white(np.asarray(image.convert("RGBA")))
+
+    def _read_associated(self, name: str) -> np.ndarray:
+        try:
+            image = self._slide.associated_images[name]
+        except Exception as exc:
+            raise InputError(
+                self.path, f"cannot read associated image {name!r} ({_explain(exc)})"
+            ) from None
+        return composite_on_white(np.asarray(image.convert("RGBA")))
+
+    def _close(self) -> None:
+        slide = getattr(self, "_slide", None)
+        if slide is not None:
+            slide.close()
+
+
+def _explain(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text or type(exc).__name__
