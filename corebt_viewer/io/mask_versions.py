@@ -27,7 +27,7 @@ import os
 import re
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -39,7 +39,6 @@ from corebt_viewer.core.segmentation import (
     Segmentation,
     SegmentationLabelError,
     detect_convention,
-    to_canonical,
 )
 
 #: Compression level of ``.nii.gz`` versions (masks compress ~100x even at the fastest).
@@ -203,22 +202,6 @@ def _to_canonical_transform(affine: np.ndarray):
     return nib.orientations.io_orientation(affine)
 
 
-def _spatial(data: np.ndarray, path: Path) -> np.ndarray:
-    """Drop trailing singleton axes of a (x, y, z, 1...) mask."""
-    while data.ndim > 3 and data.shape[-1] == 1:
-        data = data[..., 0]
-    if data.ndim != 3:
-        raise InputError(path, f"a mask must be 3D, this one has shape {data.shape}")
-    return data
-
-
-def canonical_from_file(data: np.ndarray, affine: np.ndarray) -> np.ndarray:
-    """Reorder a file's voxel array to canonical RAS order."""
-    import nibabel as nib
-
-    return nib.orientations.apply_orientation(data, _to_canonical_transform(affine))
-
-
 def file_from_canonical(data: np.ndarray, affine: np.ndarray) -> np.ndarray:
     """Reorder a canonical RAS array back to the voxel order of a file with `affine`."""
     import nibabel as nib
@@ -305,40 +288,21 @@ def encode_mask_like(
 def read_mask(path: str | Path, *, convention: LabelConvention | None = None) -> Segmentation:
     """Read a mask file (an original or a version) as canonical labels in RAS order.
 
-    Parameters
-    ----------
-    path : path-like
-    convention : LabelConvention, optional
-        The file's convention; detected from its values when omitted.
+    A thin wrapper of :func:`corebt_viewer.io.nifti.load_segmentation` that lets the caller
+    impose the convention (a version of a BraTS 2023 mask without enhancing tumour cannot
+    tell its convention from its values).
 
     Raises
     ------
     InputError
-        Unreadable file, not 3D, non-integer or unknown label values.
+        Unreadable file, non-integer or unknown label values.
     """
-    import nibabel as nib
+    from corebt_viewer.io.nifti import load_segmentation
 
-    path = Path(path)
-    img = _load_nifti(path)
-    canon = nib.as_closest_canonical(img)
-    raw = _spatial(np.asanyarray(canon.dataobj), path)
-    if raw.dtype.kind == "f":
-        rounded = np.rint(raw)
-        if not np.array_equal(rounded, raw):
-            raise InputError(path, "mask holds non-integer values")
-        raw = rounded.astype(np.int16)
-    try:
-        detected = detect_convention(label_values(raw))
-        convention = convention or detected
-    except SegmentationLabelError as exc:
-        raise InputError(path, str(exc)) from None
-    zooms = tuple(float(z) for z in canon.header.get_zooms()[:3])
-    return Segmentation(
-        labels=to_canonical(raw, convention),
-        convention=convention,
-        voxel_size=zooms,
-        affine=np.asarray(canon.affine, dtype=float),
-    )
+    seg = load_segmentation(path)
+    if convention is not None and convention is not seg.convention:
+        seg = replace(seg, convention=convention)
+    return seg
 
 
 # --------------------------------------------------------------------------- versions
