@@ -1,0 +1,425 @@
+"""Embedding service: cohort and case embeddings (cached), slide tiling previews.
+
+Keyword-only functions on plain data, shared by the CLI and the GUI. The heavy work lives
+in :mod:`corebt_viewer.embed`; this module chooses the encoders and the cache, drives the
+progress callback and sums up what happened.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from corebt_viewer.core.case import Case, Cohort
+from corebt_viewer.core.embedding import CaseEmbedding
+from corebt_viewer.core.modalities import Modality
+from corebt_viewer.core.progress import Cancelled, ProgressCallback, report
+
+
+@dataclass
+class EmbedSummary:
+    """What a run of :func:`embed_cohort` did.
+
+    Attributes
+    ----------
+    cases : int
+        Cases visited.
+    slides_embedded, slides_cached : int
+        Slides computed in this run, and found valid in the cache.
+    tiles_embedded, tiles_total : int
+        Tiles encoded in this run, and tiles of all slides (cached included).
+    seconds : float
+        Wall time of the run.
+    tiles_per_second : float
+        Tiles encoded per second of slide work (0 when nothing was computed).
+    entries_embedded, entries_cached : dict of str -> int
+        MRI and report entries computed / reused.
+    failures : list of str
+        One line per file that could not be embedded.
+    cache_dir : Path
+    """
+
+    cases: int = 0
+    slides_embedded: int = 0
+    slides_cached: int = 0
+    tiles_embedded: int = 0
+    tiles_total: int = 0
+    seconds: float = 0.0
+    tiles_per_second: float = 0.0
+    entries_embedded: dict = field(default_factory=dict)
+    entries_cached: dict = field(default_factory=dict)
+    failures: list[str] = field(default_factory=list)
+    cache_dir: Path | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+    @property
+    def did_nothing(self) -> bool:
+        """True when everything came from the cache."""
+        return self.slides_embedded == 0 and not any(self.entries_embedded.values())
+
+    def lines(self) -> list[str]:
+        """The summary in plain words (one item per line)."""
+        out = [
+            f"cases: {self.cases}",
+            f"slides: {self.slides_embedded} embedded, {self.slides_cached} from cache",
+            f"tiles: {self.tiles_embedded} embedded ({self.tiles_total} in all slides)",
+        ]
+        if self.tiles_embedded:
+            out.append(f"speed: {self.tiles_per_second:.1f} tiles/s (slide work only)")
+        for modality in ("mri", "report"):
+            done, cached = (
+                self.entries_embedded.get(modality, 0),
+                self.entries_cached.get(modality, 0),
+            )
+            if done or cached:
+                out.append(f"{modality}: {done} embedded, {cached} from cache")
+        out.append(f"time: {self.seconds:.1f} s; cache: {self.cache_dir}")
+        out.append(f"failures: {len(self.failures)}")
+        out += [f"  {f}" for f in self.failures]
+        return out
+
+
+def _as_cohort(cohort) -> Cohort:
+    if isinstance(cohort, Cohort):
+        return cohort
+    from corebt_viewer.io.manifest import read_cohort
+
+    return read_cohort(cohort)
+
+
+def _settings(
+    *,
+    wsi_encoder="builtin",
+    weights=None,
+    mri_encoder="mri-builtin",
+    mri_weights=None,
+    mri_config=None,
+    report_encoder=None,
+    target_mpp=0.5,
+    tile_size=256,
+    min_tissue=0.25,
+    mpp_override=None,
+):
+    from corebt_viewer.embed.encoders import encoder_info
+    from corebt_viewer.embed.pipeline import EncoderChoice, TilingSettings
+
+    for name, modality in (
+        (wsi_encoder, Modality.WSI),
+        (mri_encoder, Modality.MRI),
+        (report_encoder, Modality.REPORT),
+    ):
+        if name is not None and encoder_info(name).modality is not modality:
+            raise ValueError(f"encoder {name!r} is not a {modality.title} encoder")
+    choice = EncoderChoice(
+        wsi=wsi_encoder,
+        wsi_weights=weights,
+        mri=mri_encoder,
+        mri_weights=mri_weights,
+        mri_config=mri_config,
+        report=report_encoder,
+    )
+    tiling = TilingSettings(
+        target_mpp=float(target_mpp),
+        tile_size=int(tile_size),
+        min_tissue=float(min_tissue),
+        mpp_override=mpp_override,
+    )
+    return choice, tiling
+
+
+def _parse_modalities(modalities) -> frozenset[Modality]:
+    if modalities is None:
+        return frozenset(Modality)
+    if isinstance(modalities, str):
+        return Modality.parse_list(modalities)
+    return frozenset(Modality.parse(m) if isinstance(m, str) else m for m in modalities)
+
+
+def embed_cohort(
+    *,
+    cohort,
+    modalities=None,
+    wsi_encoder: str = "builtin",
+    weights=None,
+    device: str = "auto",
+    workers: int = 2,
+    batch_size: int = 64,
+    cache_dir=None,
+    scheduler=None,
+    progress: ProgressCallback | None = None,
+    cancel: Callable[[], bool] | None = None,
+    mri_encoder: str = "mri-builtin",
+    mri_weights=None,
+    mri_config=None,
+    report_encoder: str | None = None,
+    target_mpp: float = 0.5,
+    tile_size: int = 256,
+    min_tissue: float = 0.25,
+    mpp_override: float | None = None,
+) -> EmbedSummary:
+    """Embed every case of a cohort, filling the cache; reruns skip what is done.
+
+    Parameters
+    ----------
+    cohort : Cohort or path
+        A cohort, or its manifest / folder.
+    modalities : iterable of Modality or str, optional
+        Subset to embed (default all three).
+    wsi_encoder, weights : str, path
+        Tile encoder (``builtin``, ``gigapath``) and its weights folder or file.
+    device : str
+        ``auto``, ``cpu`` or ``cuda``.
+    workers, batch_size : int
+        Tile-reading threads per slide; tiles per encoder batch.
+    cache_dir : path, optional
+        Default ``<cohort root>/.corebt/embeddings``.
+    scheduler : str or distributed.Client, optional
+        Send per-slide work to this Dask cluster.
+    progress : callable, optional
+        Gets ``Progress`` events: stage ``"cases"`` overall, ``"tiles"`` within a slide,
+        ``"slides"`` for Dask results.
+    cancel : callable, optional
+        Returns True to stop; the run raises :class:`Cancelled` (what is done stays cached).
+    mri_encoder, mri_weights, mri_config, report_encoder
+        MRI encoder (``mri-builtin``, ``mri-torchscript`` with a model and config) and report
+        encoder (``minilm``, ``hashing-tfidf``; default MiniLM when installed).
+    target_mpp, tile_size, min_tissue, mpp_override
+        Tiling settings.
+
+    Returns
+    -------
+    EmbedSummary
+        Counts, speed and one line per failure (bad files are skipped, not fatal).
+    """
+    from corebt_viewer.embed.cache import EmbeddingCache
+    from corebt_viewer.embed.pipeline import EncoderSet, RunStats, embed_one_case
+
+    started = time.perf_counter()
+    cohort = _as_cohort(cohort)
+    wanted = _parse_modalities(modalities)
+    choice, tiling = _settings(
+        wsi_encoder=wsi_encoder,
+        weights=weights,
+        mri_encoder=mri_encoder,
+        mri_weights=mri_weights,
+        mri_config=mri_config,
+        report_encoder=report_encoder,
+        target_mpp=target_mpp,
+        tile_size=tile_size,
+        min_tissue=min_tissue,
+        mpp_override=mpp_override,
+    )
+    cache = EmbeddingCache.for_cohort(cohort.root, cache_dir)
+    encoders = EncoderSet(choice, device=device, tiling=tiling)
+    stats = RunStats()
+    computed: dict = {}
+    if scheduler is not None and Modality.WSI in wanted:
+        computed = _compute_slides_on_dask(
+            cohort, choice, tiling, cache, scheduler, device, batch_size, workers, progress, cancel
+        )
+    total = len(cohort.cases)
+    for index, case in enumerate(cohort.cases):
+        if cancel is not None and cancel():
+            raise Cancelled()
+        report(progress, index, total, f"case {index + 1}/{total}: {case.patient_id}", "cases")
+        embed_one_case(
+            case,
+            encoders,
+            cache,
+            stats,
+            modalities=wanted,
+            batch_size=batch_size,
+            workers=workers,
+            progress=progress,
+            cancel=cancel,
+            computed=computed,
+        )
+    report(progress, total, total, f"{total} cases done", "cases")
+    seconds = time.perf_counter() - started
+    return EmbedSummary(
+        cases=stats.cases,
+        slides_embedded=stats.slides_embedded,
+        slides_cached=stats.slides_cached,
+        tiles_embedded=stats.tiles_embedded,
+        tiles_total=stats.tiles_total,
+        seconds=seconds,
+        tiles_per_second=stats.tiles_embedded
+        / (stats.slide_seconds if scheduler is None else seconds)
+        if stats.tiles_embedded
+        else 0.0,
+        entries_embedded=dict(stats.entries_embedded),
+        entries_cached=dict(stats.entries_cached),
+        failures=[str(f) for f in stats.failures],
+        cache_dir=cache.root,
+    )
+
+
+def _compute_slides_on_dask(
+    cohort, choice, tiling, cache, scheduler, device, batch_size, workers, progress, cancel
+):
+    """Send every slide not validly cached to the cluster; return path -> result."""
+    from corebt_viewer.embed.cache import read_slide_features
+    from corebt_viewer.embed.distributed import embed_slides_on_dask
+    from corebt_viewer.embed.pipeline import slide_cache_key
+
+    tag = choice.tag(Modality.WSI, tiling)
+    todo = []
+    for case in cohort.cases:
+        for slide in case.slides:
+            slide = Path(slide)
+            if (
+                slide.is_file()
+                and read_slide_features(
+                    cache.slide_path(tag, slide), cache_key=slide_cache_key(choice, tiling, slide)
+                )
+                is None
+            ):
+                todo.append(slide)
+    return embed_slides_on_dask(
+        todo,
+        scheduler=scheduler,
+        choice=choice,
+        tiling=tiling,
+        device=device,
+        batch_size=batch_size,
+        workers=workers,
+        progress=progress,
+        cancel=cancel,
+    )
+
+
+def embed_case(
+    *,
+    cohort,
+    case,
+    modalities=None,
+    wsi_encoder: str = "builtin",
+    weights=None,
+    device: str = "auto",
+    workers: int = 2,
+    batch_size: int = 64,
+    cache_dir=None,
+    progress: ProgressCallback | None = None,
+    cancel: Callable[[], bool] | None = None,
+    **options,
+) -> CaseEmbedding:
+    """Embed one case (using and filling the cache); `case` is a Case or a patient id.
+
+    Files that fail are left out of the result (see ``CaseEmbedding.flags["failures"]``).
+    """
+    from corebt_viewer.embed.cache import EmbeddingCache
+    from corebt_viewer.embed.pipeline import EncoderSet, RunStats, embed_one_case
+
+    cohort = _as_cohort(cohort)
+    case = case if isinstance(case, Case) else cohort[str(case)]
+    options.pop("scheduler", None)
+    choice, tiling = _settings(wsi_encoder=wsi_encoder, weights=weights, **options)
+    cache = EmbeddingCache.for_cohort(cohort.root, cache_dir)
+    stats = RunStats()
+    embedding = embed_one_case(
+        case,
+        EncoderSet(choice, device=device, tiling=tiling),
+        cache,
+        stats,
+        modalities=_parse_modalities(modalities),
+        batch_size=batch_size,
+        workers=workers,
+        progress=progress,
+        cancel=cancel,
+    )
+    if stats.failures:
+        embedding.flags["failures"] = "; ".join(str(f) for f in stats.failures)
+    return embedding
+
+
+def load_cohort_embeddings(
+    *,
+    cohort,
+    cache_dir=None,
+    wsi_encoder: str = "builtin",
+    weights=None,
+    modalities=None,
+    **options,
+) -> dict[str, CaseEmbedding]:
+    """Cached embeddings of a cohort (nothing is computed; cases with nothing cached are absent)."""
+    from corebt_viewer.embed.cache import EmbeddingCache
+    from corebt_viewer.embed.pipeline import load_case_from_cache
+
+    cohort = _as_cohort(cohort)
+    choice, tiling = _settings(wsi_encoder=wsi_encoder, weights=weights, **options)
+    cache = EmbeddingCache.for_cohort(cohort.root, cache_dir)
+    wanted = _parse_modalities(modalities)
+    out = {}
+    for case in cohort.cases:
+        embedding = load_case_from_cache(case, choice, tiling, cache, wanted)
+        if embedding is not None:
+            out[case.patient_id] = embedding
+    return out
+
+
+@dataclass
+class TilesSummary:
+    """What :func:`tile_slide` wrote."""
+
+    slide: Path
+    n_tiles: int
+    tissue_fraction: float
+    tile_size_level0: int
+    read_level: int
+    mpp: float | None
+    seconds: float
+    files: dict[str, Path]
+    notes: tuple[str, ...] = ()
+
+    def lines(self) -> list[str]:
+        out = [
+            f"slide: {self.slide}",
+            f"tissue: {self.tissue_fraction:.1%} of the slide; {self.n_tiles} tiles of {self.tile_size_level0} level-0 px (read at level {self.read_level})",
+            f"resolution: {self.mpp if self.mpp else 'unknown'} um/px at level 0; detection and grid took {self.seconds:.2f} s",
+        ]
+        out += [f"note: {n}" for n in self.notes]
+        out += [f"{k}: {v}" for k, v in self.files.items()]
+        return out
+
+
+def tile_slide(
+    *,
+    slide,
+    out,
+    target_mpp: float = 0.5,
+    tile_size: int = 256,
+    min_tissue: float = 0.25,
+    mpp_override: float | None = None,
+    progress: ProgressCallback | None = None,
+) -> TilesSummary:
+    """Detect tissue, lay the tile grid and write mask.png, grid.png and coords.csv/.h5 to `out`."""
+    from corebt_viewer.embed.preview import write_tiling_outputs
+    from corebt_viewer.embed.tiling import make_tile_grid
+    from corebt_viewer.io.slides import open_slide
+
+    out = Path(out)
+    report(progress, 0, 2, f"detecting tissue on {Path(slide).name}", "tiles")
+    started = time.perf_counter()
+    with open_slide(slide, mpp_override=mpp_override) as reader:
+        grid, tissue = make_tile_grid(
+            reader, target_mpp=target_mpp, tile_size=tile_size, min_tissue=min_tissue
+        )
+        seconds = time.perf_counter() - started
+        files = write_tiling_outputs(grid, tissue, out, slide_name=Path(slide).name)
+    report(progress, 2, 2, f"{len(grid)} tiles", "tiles")
+    return TilesSummary(
+        slide=Path(slide),
+        n_tiles=len(grid),
+        tissue_fraction=tissue.fraction,
+        tile_size_level0=grid.tile_size_level0,
+        read_level=grid.read_level,
+        mpp=grid.mpp,
+        seconds=seconds,
+        files=files,
+        notes=grid.notes,
+    )
