@@ -1,0 +1,75 @@
+"""Cohort use cases shared by the command line and the GUI: validate and summarise."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from corebt_viewer.core.errors import ManifestError
+from corebt_viewer.core.progress import ProgressCallback
+from corebt_viewer.core.tasks import TASKS, get_task
+
+
+@dataclass(frozen=True)
+class CohortSummary:
+    """What a cohort holds, from its manifest (or folder) alone; no file is opened.
+
+    Attributes
+    ----------
+    root : Path
+        The cohort folder.
+    manifest : Path or None
+        The manifest read, or ``None`` for a discovered BraTS folder.
+    n_cases : int
+    modality_counts : dict of str -> int
+        Cases with ``mri``, ``wsi``, ``report``, ``complete_mri``, ``segmentation``, and
+        ``slides_total`` (see :meth:`Cohort.modality_counts`).
+    sequence_counts : dict of str -> int
+        Cases with each MRI sequence.
+    class_counts : dict of str -> dict of str -> int
+        Per task (``level1``, ``who_grade``, ``lgg_hgg``): cases per class and
+        ``"unlabelled"``.
+    problems : list of ManifestError
+        Problems found while reading the manifest (labels, missing files).
+    """
+
+    root: Path
+    manifest: Path | None
+    n_cases: int
+    modality_counts: dict[str, int]
+    sequence_counts: dict[str, int]
+    class_counts: dict[str, dict[str, int]]
+    problems: list[ManifestError] = field(default_factory=list)
+
+
+def validate(*, path: str | Path, progress: ProgressCallback | None = None) -> list[ManifestError]:
+    """Check every row and every file of the cohort at `path`; returns the problems."""
+    from corebt_viewer.io.validate import validate_cohort
+
+    return validate_cohort(path, progress=progress)
+
+
+def summarise(*, path: str | Path) -> CohortSummary:
+    """Summarise the cohort at `path` (manifest, folder with one, or BraTS folder)."""
+    from corebt_viewer.core.errors import InputError
+    from corebt_viewer.core.modalities import MRI_SEQUENCES
+    from corebt_viewer.io.manifest import find_manifest, read_manifest
+
+    path = Path(path)
+    if not path.exists():
+        raise InputError(path, "no such file or folder")
+    if find_manifest(path) is not None:
+        cohort, problems = read_manifest(path, strict=False)
+    else:
+        from corebt_viewer.io.discovery import discover_cohort
+
+        cohort, problems = discover_cohort(path)
+    return CohortSummary(
+        root=cohort.root,
+        manifest=cohort.manifest,
+        n_cases=len(cohort),
+        modality_counts=cohort.modality_counts(),
+        sequence_counts={s.value: sum(s in c.mri for c in cohort) for s in MRI_SEQUENCES},
+        class_counts={name: cohort.class_counts(get_task(name)) for name in TASKS},
+        problems=list(problems),
+    )
