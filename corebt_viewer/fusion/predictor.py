@@ -1,0 +1,297 @@
+"""A trained fusion model ready to answer: one case (with explanations) or many (arrays)."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from itertools import combinations
+
+import numpy as np
+
+from corebt_viewer.core.embedding import CaseEmbedding
+from corebt_viewer.core.errors import InputError
+from corebt_viewer.core.modalities import Modality
+from corebt_viewer.core.prediction import (
+    ABLATION_MODES,
+    AblationRow,
+    CasePrediction,
+    TileContributions,
+)
+from corebt_viewer.fusion.calibration import softmax
+from corebt_viewer.fusion.data import stack, usable
+from corebt_viewer.fusion.explain import part_logits, parts_match_vector
+from corebt_viewer.fusion.standardise import Standardiser
+
+
+def nonempty_subsets(modalities: Iterable[Modality]) -> list[frozenset[Modality]]:
+    """Every non-empty subset, largest first, in a stable order."""
+    items = list(modalities)
+    return [frozenset(c) for size in range(len(items), 0, -1) for c in combinations(items, size)]
+
+
+@dataclass
+class BatchOutput:
+    """Outputs for many cases (numpy): see :class:`corebt_viewer.fusion.model.FusionOutput`."""
+
+    logits: np.ndarray
+    probabilities: np.ndarray
+    probe_logits: np.ndarray
+    weights: np.ndarray
+    terms: np.ndarray
+    residual: np.ndarray
+    available: np.ndarray
+
+
+@dataclass
+class FusionPredictor:
+    """A trained CoRe-BT-Fusion model with everything needed to use it.
+
+    Attributes
+    ----------
+    net : corebt_viewer.fusion.model.FusionNet
+    task : str
+    classes : tuple of str
+    modalities : tuple of Modality
+        The model's modalities, in its input order.
+    standardisers : dict of Modality -> Standardiser
+    encoders : dict of Modality -> str
+        The encoder that made the training embeddings of each modality.
+    temperature : float
+    split : dict of str -> list of str
+        Patient ids of the ``train``, ``validation`` and ``test`` cases.
+    metrics : dict
+        Training figures (probe and fusion validation scores...).
+    settings : dict
+        Training settings and architecture (hidden sizes...).
+    manifest_hash : str
+        SHA-256 of the training manifest (or of the case list when there is none).
+    """
+
+    net: object
+    task: str
+    classes: tuple[str, ...]
+    modalities: tuple[Modality, ...]
+    standardisers: dict[Modality, Standardiser]
+    encoders: dict[Modality, str] = field(default_factory=dict)
+    temperature: float = 1.0
+    split: dict[str, list[str]] = field(default_factory=dict)
+    metrics: dict = field(default_factory=dict)
+    settings: dict = field(default_factory=dict)
+    manifest_hash: str = ""
+    _parts_cache: OrderedDict = field(default_factory=OrderedDict, repr=False)
+
+    @property
+    def dims(self) -> dict[Modality, int]:
+        return {m: self.standardisers[m].dim for m in self.modalities}
+
+    def _probe_numpy(self, modality: Modality) -> tuple[np.ndarray, np.ndarray]:
+        probe = self.net.probes[self.modalities.index(modality)]
+        return probe.weight.detach().numpy(), probe.bias.detach().numpy()
+
+    # ----------------------------------------------------------------- many cases
+    def forward_arrays(
+        self,
+        arrays: Sequence[np.ndarray],
+        available: np.ndarray,
+        ablated: np.ndarray | None = None,
+        *,
+        mode: str = "missing",
+    ) -> BatchOutput:
+        """Run the model on standardised arrays (see :func:`corebt_viewer.fusion.data.stack`)."""
+        import torch
+
+        self.net.eval()
+        with torch.inference_mode():
+            out = self.net(
+                [torch.from_numpy(np.ascontiguousarray(x)) for x in arrays],
+                torch.from_numpy(np.asarray(available, dtype=bool)),
+                None if ablated is None else torch.from_numpy(np.asarray(ablated, dtype=bool)),
+                mode=mode,
+            )
+        logits = out.logits.numpy().astype(np.float64)
+        return BatchOutput(
+            logits=logits,
+            probabilities=softmax(logits, self.temperature),
+            probe_logits=out.probe_logits.numpy().astype(np.float64),
+            weights=out.weights.numpy().astype(np.float64),
+            terms=out.terms.numpy().astype(np.float64),
+            residual=out.residual.numpy().astype(np.float64),
+            available=np.asarray(available, dtype=bool),
+        )
+
+    def stack(self, embeddings: Sequence[CaseEmbedding]) -> tuple[list[np.ndarray], np.ndarray]:
+        """Standardised arrays and availability mask for these embeddings."""
+        return stack(embeddings, self.modalities, self.dims, self.standardisers)
+
+    def ablation_mask(self, available: np.ndarray, without: Iterable[Modality]) -> np.ndarray:
+        """Boolean (n, k) mask ablating `without` wherever it is available."""
+        hidden = np.array([m in set(without) for m in self.modalities], dtype=bool)
+        return np.asarray(available, dtype=bool) & hidden[None, :]
+
+    def predict_many(
+        self,
+        embeddings: Sequence[CaseEmbedding],
+        *,
+        without: Iterable[Modality] = frozenset(),
+        ablation: str = "missing",
+    ) -> BatchOutput:
+        """Predict many cases at once, hiding the modalities in `without`."""
+        arrays, available = self.stack(embeddings)
+        return self.forward_arrays(
+            arrays, available, self.ablation_mask(available, without), mode=ablation
+        )
+
+    # ------------------------------------------------------------------- one case
+    def available_in(self, embedding: CaseEmbedding) -> frozenset[Modality]:
+        """The model's modalities that this embedding has, with the model's vector size."""
+        return frozenset(m for m in self.modalities if usable(embedding, m, self.dims[m]))
+
+    def predict(
+        self,
+        embedding: CaseEmbedding,
+        *,
+        without: Iterable[Modality] = frozenset(),
+        ablation: str = "missing",
+    ) -> CasePrediction:
+        """Predict one case, with weights, term contributions, ablation table and explanations.
+
+        Parameters
+        ----------
+        embedding : CaseEmbedding
+        without : iterable of Modality
+            Modalities to hide (ablate).
+        ablation : {"missing", "paper"}
+            What hiding means (see :mod:`corebt_viewer.fusion.model`).
+        """
+        if ablation not in ABLATION_MODES:
+            raise ValueError(
+                f"unknown ablation mode {ablation!r}; expected one of {ABLATION_MODES}"
+            )
+        without = frozenset(without)
+        available = self.available_in(embedding)
+        used = available - without
+        if not available:
+            raise InputError(
+                None,
+                f"case {embedding.patient_id} has none of the model's modalities "
+                f"({', '.join(m.value for m in self.modalities)}) with the expected sizes",
+            )
+        if ablation == "missing" and not used:
+            raise InputError(None, f"case {embedding.patient_id}: every modality is hidden")
+
+        subsets = nonempty_subsets(m for m in self.modalities if m in available)
+        arrays, avail_row = self.stack([embedding])
+        n_rows = 1 + len(subsets)
+        arrays = [np.repeat(x, n_rows, axis=0) for x in arrays]
+        avail = np.repeat(avail_row, n_rows, axis=0)
+        kept = [used, *subsets]
+        ablated = np.array(
+            [[m in available and m not in keep for m in self.modalities] for keep in kept]
+        )
+        out = self.forward_arrays(arrays, avail, ablated, mode=ablation)
+
+        pred_index = int(np.argmax(out.probabilities[0]))
+        probe_used = used if ablation == "missing" else available
+        weights = {
+            m: float(out.weights[0, j]) for j, m in enumerate(self.modalities) if m in probe_used
+        }
+        contributions = {
+            m.value: out.terms[0, j] for j, m in enumerate(self.modalities) if m in probe_used
+        }
+        contributions["residual"] = out.residual[0]
+        rows = tuple(
+            AblationRow(
+                modalities=keep,
+                probabilities=out.probabilities[i + 1],
+                predicted=self.classes[int(np.argmax(out.probabilities[i + 1]))],
+            )
+            for i, keep in enumerate(subsets)
+        )
+        flags: dict[str, str] = {}
+        tiles = self._tile_contributions(embedding, weights, pred_index, flags)
+        sequences = self._sequence_contributions(embedding, weights, flags)
+        return CasePrediction(
+            patient_id=embedding.patient_id,
+            task=self.task,
+            classes=self.classes,
+            probabilities=out.probabilities[0],
+            predicted=self.classes[pred_index],
+            available=available,
+            used=used,
+            ablation_mode=ablation,
+            weights=weights,
+            gate=float(1.0 / (1.0 + np.exp(-float(self.net.alpha.detach())))),
+            contributions=contributions,
+            logits=out.logits[0],
+            temperature=self.temperature,
+            ablation=rows,
+            tile_contributions=tiles,
+            sequence_contributions=sequences,
+            flags=flags,
+        )
+
+    # ---------------------------------------------------------------- explanations
+    def part_logits(self, embedding: CaseEmbedding, modality: Modality) -> np.ndarray | None:
+        """Each part's share of ``Probe(e)`` for `modality`, or ``None`` when not exact.
+
+        Cached per case, so toggling modalities in a viewer costs no recomputation.
+        """
+        parts = embedding.parts.get(modality)
+        if parts is None or modality not in self.modalities:
+            return None
+        key = (embedding.patient_id, modality, id(parts))
+        if key in self._parts_cache:
+            self._parts_cache.move_to_end(key)
+            return self._parts_cache[key]
+        if not parts_match_vector(parts, embedding.vectors[modality]):
+            return None
+        weight, bias = self._probe_numpy(modality)
+        values = part_logits(parts, weight, bias, self.standardisers[modality])
+        self._parts_cache[key] = values
+        while len(self._parts_cache) > 16:
+            self._parts_cache.popitem(last=False)
+        return values
+
+    def _tile_contributions(
+        self, embedding: CaseEmbedding, weights: Mapping[Modality, float], cls: int, flags: dict
+    ) -> tuple[TileContributions, ...]:
+        if Modality.WSI not in weights:
+            return ()
+        values = self.part_logits(embedding, Modality.WSI)
+        if values is None:
+            if Modality.WSI in embedding.parts:
+                flags["tiles"] = "tile features do not pool to the slide vector: no tile map"
+            return ()
+        parts = embedding.parts[Modality.WSI]
+        per_tile = weights[Modality.WSI] * values[:, cls]
+        n = per_tile.size
+        group = np.zeros(n, dtype=int) if parts.group is None else np.asarray(parts.group)
+        coords = np.zeros((0, 2), dtype=int) if parts.coords is None else np.asarray(parts.coords)
+        out = []
+        for g in np.unique(group):
+            sel = np.flatnonzero(group == g)
+            name = parts.labels[sel[0]] if len(parts.labels) == n else f"slide {int(g)}"
+            out.append(
+                TileContributions(
+                    slide=str(name),
+                    group=int(g),
+                    coords=coords[sel] if coords.shape[0] == n else np.zeros((0, 2), dtype=int),
+                    values=per_tile[sel],
+                )
+            )
+        return tuple(out)
+
+    def _sequence_contributions(
+        self, embedding: CaseEmbedding, weights: Mapping[Modality, float], flags: dict
+    ) -> dict[str, np.ndarray]:
+        if Modality.MRI not in weights:
+            return {}
+        values = self.part_logits(embedding, Modality.MRI)
+        if values is None:
+            if Modality.MRI in embedding.parts:
+                flags["sequences"] = "sequence features do not pool to the MRI vector"
+            return {}
+        labels = embedding.parts[Modality.MRI].labels
+        names = labels if len(labels) == values.shape[0] else range(values.shape[0])
+        return {str(name): weights[Modality.MRI] * values[i] for i, name in enumerate(names)}

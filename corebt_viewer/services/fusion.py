@@ -1,0 +1,309 @@
+"""Train, evaluate and apply CoRe-BT-Fusion on a cohort (shared by the CLI and the GUI).
+
+The model folder of a cohort defaults to ``<cohort root>/.corebt/models/<task>/``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from corebt_viewer.core.case import Cohort
+from corebt_viewer.core.embedding import CaseEmbedding
+from corebt_viewer.core.errors import InputError
+from corebt_viewer.core.modalities import ALL_MODALITIES, Modality
+from corebt_viewer.core.prediction import CasePrediction
+from corebt_viewer.core.progress import ProgressCallback, report
+from corebt_viewer.core.tasks import get_task
+
+
+def as_cohort(cohort: Cohort | str | Path) -> Cohort:
+    """A cohort, read from its manifest or folder when given a path."""
+    if isinstance(cohort, Cohort):
+        return cohort
+    from corebt_viewer.io.manifest import read_cohort
+
+    return read_cohort(cohort)
+
+
+def default_model_dir(cohort: Cohort, task: str) -> Path:
+    """``<cohort root>/.corebt/models/<task>``."""
+    return Path(cohort.root) / ".corebt" / "models" / task
+
+
+def manifest_hash(cohort: Cohort) -> str:
+    """SHA-256 of the manifest file, or of the case list and labels when there is none."""
+    digest = hashlib.sha256()
+    if cohort.manifest is not None and Path(cohort.manifest).is_file():
+        digest.update(Path(cohort.manifest).read_bytes())
+    else:
+        for case in cohort.cases:
+            line = (
+                f"{case.patient_id}\t{case.labels.level1}\t{case.labels.who_grade}\t"
+                f"{','.join(sorted(m.value for m in case.modalities))}\n"
+            )
+            digest.update(line.encode("utf-8"))
+    return digest.hexdigest()
+
+
+def task_targets(cohort: Cohort, task: str) -> dict[str, int | None]:
+    """Class index of every case for `task` (``None`` when unlabelled)."""
+    spec = get_task(task)
+    return {case.patient_id: case.target(spec) for case in cohort.cases}
+
+
+def cohort_embeddings(
+    cohort: Cohort,
+    *,
+    embed_missing: bool = True,
+    embed_options: Mapping | None = None,
+    progress: ProgressCallback | None = None,
+) -> dict[str, CaseEmbedding]:
+    """Cached embeddings of the cohort, running ``embed`` first for cases lacking some."""
+    from corebt_viewer.services.embedding import embed_cohort, load_cohort_embeddings
+
+    options = dict(embed_options or {})
+    found = load_cohort_embeddings(cohort=cohort, **options)
+    lacking = [
+        case
+        for case in cohort.cases
+        if case.modalities
+        - (found[case.patient_id].modalities if case.patient_id in found else set())
+    ]
+    if lacking and embed_missing:
+        report(progress, 0, 1, f"embedding {len(lacking)} cases first", "embed")
+        embed_cohort(cohort=cohort, progress=progress, **options)
+        found = load_cohort_embeddings(cohort=cohort, **options)
+    return found
+
+
+@dataclass
+class TrainSummary:
+    """What :func:`train_model` did."""
+
+    out: Path
+    task: str
+    classes: tuple[str, ...]
+    modalities: tuple[Modality, ...]
+    n_train: int
+    n_validation: int
+    n_test: int
+    metrics: dict = field(default_factory=dict)
+
+    def lines(self) -> list[str]:
+        fusion = self.metrics.get("fusion", {})
+        out = [
+            f"task {self.task}: classes {', '.join(self.classes)}",
+            f"modalities: {', '.join(m.title for m in self.modalities)}",
+            f"cases: {self.n_train} train, {self.n_validation} validation, {self.n_test} held out",
+        ]
+        for name, probe in self.metrics.get("probes", {}).items():
+            f1 = probe.get("validation_f1_macro")
+            out.append(
+                f"probe {Modality(name).title}: {probe['n_train']} cases, L2 {probe['l2']:g}, "
+                f"validation macro F1 {'n/a' if f1 is None else f'{f1:.3f}'}"
+            )
+        if fusion:
+            out.append(
+                f"fusion: validation macro F1 {fusion['validation_f1_macro']:.3f} "
+                f"(probe ensemble {fusion['validation_f1_macro_at_init']:.3f}), "
+                f"best epoch {fusion['best_epoch']}/{fusion['epochs_run']}"
+            )
+        temperature = self.metrics.get("calibration", {}).get("temperature")
+        if temperature is not None:
+            out.append(f"temperature {temperature:.3f}; {self.metrics.get('seconds', 0):.1f} s")
+        out.append(f"model saved in {self.out}")
+        return out
+
+
+def train_model(
+    *,
+    cohort: Cohort | str | Path,
+    task: str,
+    out: str | Path | None = None,
+    seed: int = 0,
+    progress: ProgressCallback | None = None,
+    embeddings: Mapping[str, CaseEmbedding] | None = None,
+    settings=None,
+    embed_options: Mapping | None = None,
+) -> TrainSummary:
+    """Train CoRe-BT-Fusion for `task` on the cohort's (cached) embeddings and save it.
+
+    Parameters
+    ----------
+    cohort : Cohort or path
+    task : str
+        ``level1``, ``who_grade`` or ``lgg_hgg``.
+    out : path, optional
+        Model folder (default ``<root>/.corebt/models/<task>``).
+    seed : int
+    progress : callable, optional
+    embeddings : mapping, optional
+        Use these instead of the cohort's cached embeddings.
+    settings : corebt_viewer.fusion.train.TrainSettings, optional
+    embed_options : mapping, optional
+        Options for the embedding service (``wsi_encoder``, ``weights``...), kept in the model.
+    """
+    from corebt_viewer.fusion.io import save_model
+    from corebt_viewer.fusion.train import train_fusion
+
+    cohort = as_cohort(cohort)
+    spec = get_task(task)
+    out = Path(out) if out is not None else default_model_dir(cohort, task)
+    if embeddings is None:
+        embeddings = cohort_embeddings(cohort, embed_options=embed_options, progress=progress)
+    targets = task_targets(cohort, task)
+    model = train_fusion(
+        embeddings,
+        {pid: t for pid, t in targets.items() if t is not None},
+        task=task,
+        classes=spec.classes,
+        allowed=spec.modalities,
+        seed=seed,
+        settings=settings,
+        manifest_hash=manifest_hash(cohort),
+        progress=progress,
+    )
+    model.settings["embedding"] = dict(embed_options or {})
+    save_model(model, out)
+    return TrainSummary(
+        out=out,
+        task=task,
+        classes=model.classes,
+        modalities=model.modalities,
+        n_train=len(model.split["train"]),
+        n_validation=len(model.split["validation"]),
+        n_test=len(model.split["test"]),
+        metrics=model.metrics,
+    )
+
+
+@dataclass
+class EvaluationSummary:
+    """What :func:`evaluate_model` wrote."""
+
+    out: Path
+    task: str
+    table: str
+    rows: dict
+    n_cases: int
+    cv: dict | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    def row(self, name: str, mode: str = "missing") -> dict:
+        """The scored row called `name` under ablation meaning `mode`."""
+        for row in self.rows[mode]:
+            if row["name"] == name:
+                return row
+        raise KeyError(name)
+
+    def lines(self) -> list[str]:
+        out = [*self.warnings, self.table.rstrip(), f"report written to {self.out}"]
+        return out
+
+
+def load_model(path: str | Path):
+    """Load a saved model: a :class:`corebt_viewer.fusion.predictor.FusionPredictor`."""
+    from corebt_viewer.fusion.io import load_model as _load
+
+    return _load(path)
+
+
+def evaluate_model(
+    *,
+    cohort: Cohort | str | Path,
+    model_dir: str | Path,
+    out: str | Path,
+    cv: int | None = None,
+    repeats: int | None = None,
+    progress: ProgressCallback | None = None,
+    embeddings: Mapping[str, CaseEmbedding] | None = None,
+    n_boot: int = 1000,
+) -> EvaluationSummary:
+    """Evaluate on held-out cases with MRI and pathology; write table.md, metrics.json...
+
+    Without `cv`, the model's recorded test split is scored (never a training case). With
+    `cv` = K, the model is retrained on every fold of a repeated stratified K-fold split.
+    """
+    from corebt_viewer.fusion.evaluate import evaluate_cv, evaluate_holdout, write_evaluation
+
+    cohort = as_cohort(cohort)
+    model = load_model(model_dir)
+    warnings = []
+    if model.manifest_hash and model.manifest_hash != manifest_hash(cohort):
+        warnings.append("note: the cohort's manifest differs from the one the model was trained on")
+    if embeddings is None:
+        embeddings = cohort_embeddings(
+            cohort, embed_options=model.settings.get("embedding"), progress=progress
+        )
+    targets = task_targets(cohort, model.task)
+    if cv:
+        evaluation = evaluate_cv(
+            model,
+            embeddings,
+            targets,
+            k=int(cv),
+            repeats=repeats,
+            seed=int(model.settings.get("seed", 0)),
+            n_boot=n_boot,
+            progress=progress,
+        )
+    else:
+        evaluation = evaluate_holdout(model, embeddings, targets, n_boot=n_boot)
+    title = f"CoRe-BT-Fusion, task {get_task(model.task).title}"
+    out = write_evaluation(
+        evaluation,
+        out,
+        title=title,
+        extra={"model": str(Path(model_dir).resolve()), "warnings": warnings},
+    )
+    return EvaluationSummary(
+        out=out,
+        task=model.task,
+        table=(out / "table.md").read_text(encoding="utf-8"),
+        rows=evaluation.rows,
+        n_cases=len(set(evaluation.patient_ids)),
+        cv=evaluation.cv,
+        warnings=warnings,
+    )
+
+
+def case_embedding(cohort: Cohort, case_id: str, embed_options: Mapping | None = None):
+    """The case's embedding: from the cache, else computed (and cached) now."""
+    from corebt_viewer.services.embedding import embed_case, load_cohort_embeddings
+
+    try:
+        case = cohort[case_id]
+    except KeyError:
+        raise InputError(
+            cohort.manifest or cohort.root, f"no case {case_id!r} in the cohort"
+        ) from None
+    options = dict(embed_options or {})
+    single = Cohort(cohort.root, (case,), cohort.manifest)
+    found = load_cohort_embeddings(cohort=single, **options).get(case_id)
+    if found is None or case.modalities - found.modalities:
+        found = embed_case(cohort=cohort, case=case, **options)
+    return found
+
+
+def predict_case(
+    *,
+    cohort: Cohort | str | Path,
+    model_dir: str | Path,
+    case_id: str,
+    without: Iterable[Modality | str] = frozenset(),
+    ablation: str = "missing",
+) -> CasePrediction:
+    """Predict one case of the cohort, hiding the modalities in `without`."""
+    cohort = as_cohort(cohort)
+    model = load_model(model_dir)
+    hidden = frozenset(Modality.parse(m) if isinstance(m, str) else m for m in without)
+    embedding = case_embedding(cohort, case_id, model.settings.get("embedding"))
+    return model.predict(embedding, without=hidden, ablation=ablation)
+
+
+def modality_names(modalities: Iterable[Modality]) -> str:
+    """``"MRI, Pathology"`` in canonical order."""
+    return ", ".join(m.title for m in ALL_MODALITIES if m in set(modalities)) or "none"
