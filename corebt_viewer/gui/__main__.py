@@ -1,25 +1,84 @@
-"""``corebt-viewer``: the desktop app (being built; parses its arguments for now)."""
+"""``corebt-viewer``: the desktop app.
+
+Examples
+--------
+corebt-viewer --demo
+corebt-viewer path/to/cohort --case P001
+corebt-viewer --demo --screenshot shot.png --without wsi,report
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
+import time
+from pathlib import Path
+
+START = time.perf_counter()
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="corebt-viewer", description="CoRe-BT Viewer")
     parser.add_argument("cohort", nargs="?", help="cohort folder or manifest.csv")
-    parser.add_argument("--demo", action="store_true", help="open the built-in demo cohort")
-    parser.add_argument("--model", help="fusion model folder")
+    parser.add_argument(
+        "--demo", action="store_true", help="open the built-in demo cohort (built on first use)"
+    )
+    parser.add_argument(
+        "--model", help="fusion model folder (default: <cohort>/.corebt/models/level1)"
+    )
     parser.add_argument("--case", help="patient id to open first")
-    parser.add_argument("--screenshot", help="render the window to this PNG and exit")
-    parser.add_argument("--without", help="modalities to switch off, e.g. wsi,report")
+    parser.add_argument(
+        "--screenshot", metavar="OUT.png", help="render the window to this PNG and exit"
+    )
+    parser.add_argument("--without", default="", help="modalities to switch off, e.g. wsi,report")
+    parser.add_argument("--size", default="1680x1000", help="window size WxH (default 1680x1000)")
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=600.0,
+        help="with --screenshot: give up after this many seconds",
+    )
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    build_parser().parse_args(argv)
-    return 0
+    args = build_parser().parse_args(argv)
+    from corebt_viewer.core.modalities import Modality
+
+    try:
+        without = Modality.parse_list(args.without)
+        width, height = (int(v) for v in args.size.lower().split("x"))
+    except ValueError as exc:
+        print(f"corebt-viewer: {exc}", file=sys.stderr)
+        return 2
+    if args.demo and args.cohort:
+        print("corebt-viewer: give either a cohort or --demo, not both", file=sys.stderr)
+        return 2
+
+    from corebt_viewer.gui.app import create_application, install_excepthook
+
+    app = create_application(sys.argv[:1])
+    install_excepthook()
+    from napari.qt import get_stylesheet
+
+    app.setStyleSheet(get_stylesheet("dark"))
+    from corebt_viewer.gui.launcher import Launcher
+
+    launcher = Launcher(
+        app,
+        size=(width, height),
+        without=without,
+        screenshot=Path(args.screenshot) if args.screenshot else None,
+        timeout_s=args.timeout,
+        start=START,
+    )
+    if args.demo:
+        launcher.open_demo(case_id=args.case)
+    elif args.cohort:
+        launcher.open_path(args.cohort, model_dir=args.model, case_id=args.case)
+    else:
+        launcher.open_empty()
+    return launcher.exec()
 
 
 if __name__ == "__main__":

@@ -1,0 +1,114 @@
+"""Application set-up: the QApplication, app-private napari settings, a safe excepthook."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import traceback
+from pathlib import Path
+
+APP_NAME = "corebt-viewer"
+log = logging.getLogger("corebt_viewer.gui")
+
+
+def user_cache_dir() -> Path:
+    """Folder for the demo cohort, its embeddings and model (created on demand)."""
+    from platformdirs import user_cache_dir as _cache
+
+    path = Path(os.environ.get("COREBT_CACHE_DIR") or _cache(APP_NAME))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def user_config_dir() -> Path:
+    from platformdirs import user_config_dir as _config
+
+    path = Path(os.environ.get("COREBT_CONFIG_DIR") or _config(APP_NAME))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def configure_napari_settings() -> None:
+    """Turn on napari's asynchronous slicing for this app only.
+
+    The app reads and writes a private napari settings file; the user's own napari
+    settings are never modified. When napari's settings are already loaded (inside a test
+    session or a napari plugin), the switch is applied in memory without saving.
+    """
+    import napari.settings as napari_settings
+
+    private = user_config_dir() / "napari-settings.yaml"
+    if napari_settings._SETTINGS is None:
+        settings = napari_settings.get_settings(path=private)
+    else:
+        settings = napari_settings.get_settings()
+    if settings.config_path is not None and Path(settings.config_path) != private.resolve():
+        saving = settings._save_on_change
+        settings._save_on_change = False
+        try:
+            settings.experimental.async_ = True
+        finally:
+            settings._save_on_change = saving
+    else:
+        settings.experimental.async_ = True
+
+
+def create_application(argv: list[str] | None = None):
+    """Return the QApplication, creating it with shared OpenGL contexts if needed."""
+    from qtpy.QtCore import QCoreApplication, Qt
+    from qtpy.QtWidgets import QApplication
+
+    app = QApplication.instance()
+    if app is None:
+        QCoreApplication.setAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts)
+        app = QApplication(list(argv) if argv is not None else [sys.argv[0]])
+    app.setApplicationName(APP_NAME)
+    app.setApplicationDisplayName("CoRe-BT Viewer")
+    app.setOrganizationName("CoRe-BT")
+    configure_napari_settings()
+    register_napari_theme_paths()
+    return app
+
+
+def register_napari_theme_paths() -> None:
+    """Let Qt find napari's themed icons (``theme_dark:/...``) used by its stylesheet."""
+    from napari.resources._icons import _theme_path
+    from napari.utils.theme import _themes
+    from qtpy.QtCore import QDir
+
+    for name in _themes:
+        QDir.addSearchPath(f"theme_{name}", str(_theme_path(name)))
+
+
+def install_excepthook() -> None:
+    """Log unexpected errors and show them in a dialog instead of letting the app die."""
+
+    def hook(exc_type, exc, tb) -> None:
+        if issubclass(exc_type, KeyboardInterrupt):
+            sys.__excepthook__(exc_type, exc, tb)
+            return
+        detail = "".join(traceback.format_exception(exc_type, exc, tb))
+        log.error("unexpected error\n%s", detail)
+        show_error_dialog("Unexpected error", f"{exc_type.__name__}: {exc}", detail)
+
+    sys.excepthook = hook
+
+
+_open_dialogs: list = []
+
+
+def show_error_dialog(title: str, message: str, detail: str = "") -> None:
+    """Non-blocking error dialog (never more than three open at once)."""
+    from qtpy.QtWidgets import QApplication, QMessageBox
+
+    if QApplication.instance() is None or len(_open_dialogs) >= 3:
+        print(f"{title}: {message}", file=sys.stderr)
+        return
+    box = QMessageBox(QMessageBox.Icon.Warning, title, message)
+    if detail:
+        box.setDetailedText(detail)
+    box.setModal(False)
+    _open_dialogs.append(box)
+    box.finished.connect(lambda *_: _open_dialogs.remove(box) if box in _open_dialogs else None)
+    box.show()

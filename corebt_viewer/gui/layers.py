@@ -1,0 +1,364 @@
+"""Core objects -> napari layer data and keyword arguments (the only such conversion).
+
+Every function returns plain ``(data, kwargs)`` for ``ViewerModel.add_image`` /
+``add_labels``, so canvases stay thin and this module is testable without a display.
+MRI layers live in physical millimetres (RAS), slide layers in microns.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from corebt_viewer.core.modalities import Sequence
+from corebt_viewer.core.segmentation import REGIONS, Region, Segmentation
+from corebt_viewer.core.volume import Volume
+
+TRANSPARENT = (0.0, 0.0, 0.0, 0.0)
+
+# Display planes: napari ``dims.order`` for (x, y, z) RAS data; the last two axes are drawn
+# as (row, column). With the camera's 2D orientation ("up", "left") every plane is shown
+# in radiological convention (patient's right on the left, anterior / superior up).
+PLANES: dict[str, tuple[int, int, int]] = {
+    "axial": (2, 1, 0),
+    "coronal": (1, 2, 0),
+    "sagittal": (0, 2, 1),
+}
+RADIOLOGICAL_2D = ("up", "left")
+
+
+def region_colours() -> dict[int | None, tuple[float, float, float, float]]:
+    """Canonical label -> RGBA, BraTS colours; background and unknown transparent."""
+    colours: dict[int | None, tuple[float, float, float, float]] = {
+        0: TRANSPARENT,
+        None: TRANSPARENT,
+    }
+    for region in REGIONS:
+        colours[int(region)] = region.colour
+    return colours
+
+
+def legend_entries() -> list[tuple[str, str, str]]:
+    """(short name, full name, hex colour) of each tumour region, for a legend."""
+    out = []
+    for region in REGIONS:
+        r, g, b, _ = region.colour
+        out.append(
+            (region.short, region.title, f"#{int(r * 255):02x}{int(g * 255):02x}{int(b * 255):02x}")
+        )
+    return out
+
+
+def grid_transform(affine: np.ndarray, voxel_size) -> dict:
+    """``scale`` and ``translate`` (mm) of a voxel grid whose axes follow RAS."""
+    return {
+        "scale": tuple(float(v) for v in voxel_size),
+        "translate": tuple(float(v) for v in np.asarray(affine)[:3, 3]),
+    }
+
+
+def brain_window(volume: Volume) -> tuple[float, float]:
+    """Contrast limits from the 0.5-99.5 percentiles of the voxels inside the brain.
+
+    The brain is the non-zero voxels (skull-stripped BraTS data); a volume without zeros
+    uses the voxels above its 2nd percentile, which drops the air background.
+    """
+    data = volume.data
+    step = max(1, int(round((data.size / 2_000_000) ** (1 / 3))))  # subsample large volumes
+    sample = np.asarray(data[::step, ::step, ::step])
+    inside = sample != 0
+    if inside.mean() > 0.98:
+        inside = sample > np.percentile(sample, 2)
+    if not inside.any():
+        return (0.0, 1.0)
+    lo, hi = np.percentile(sample[inside], [0.5, 99.5])
+    if hi <= lo:
+        hi = lo + 1.0
+    return (float(lo), float(hi))
+
+
+def volume_layer(
+    volume: Volume, *, window: tuple[float, float] | None = None
+) -> tuple[np.ndarray, dict]:
+    """Image layer for one MRI sequence."""
+    name = volume.sequence.title if volume.sequence is not None else "MRI"
+    kwargs = {
+        "name": name,
+        "contrast_limits": window or brain_window(volume),
+        "colormap": "gray",
+        "interpolation2d": "linear",
+        "interpolation3d": "linear",
+        "rendering": "mip",
+        "units": ("mm", "mm", "mm"),
+        "metadata": {"sequence": volume.sequence, "path": volume.path},
+        **grid_transform(volume.affine, volume.voxel_size),
+    }
+    return volume.data, kwargs
+
+
+def segmentation_layer(
+    segmentation: Segmentation, *, name: str = "Tumour mask"
+) -> tuple[np.ndarray, dict]:
+    """Labels layer for a canonical tumour mask, in the BraTS colours."""
+    kwargs = {
+        "name": name,
+        "colormap": region_colours(),
+        "units": ("mm", "mm", "mm"),
+        "metadata": {"convention": segmentation.convention},
+        **grid_transform(segmentation.affine, segmentation.voxel_size),
+    }
+    return segmentation.labels, kwargs
+
+
+def empty_volume_layer(sequence: Sequence) -> tuple[np.ndarray, dict]:
+    """A 2x2x2 black image slot for `sequence`, filled when a case opens."""
+    return np.zeros((2, 2, 2), np.float32), {
+        "name": sequence.title,
+        "contrast_limits": (0.0, 1.0),
+        "colormap": "gray",
+        "interpolation2d": "linear",
+        "interpolation3d": "linear",
+        "rendering": "mip",
+        "units": ("mm", "mm", "mm"),
+        "visible": False,
+    }
+
+
+def empty_labels_layer(name: str = "Tumour mask") -> tuple[np.ndarray, dict]:
+    """An empty mask slot in the BraTS colours, filled when a case opens."""
+    return np.zeros((2, 2, 2), np.uint8), {
+        "name": name,
+        "colormap": region_colours(),
+        "units": ("mm", "mm", "mm"),
+        "visible": False,
+    }
+
+
+def missing_volume_layer(reference: Volume, sequence: Sequence) -> tuple[np.ndarray, dict]:
+    """A 2x2x2 black stand-in covering the same box as `reference`, named as missing."""
+    spacing = tuple(float(reference.shape[i] * reference.voxel_size[i] / 2) for i in range(3))
+    origin = np.asarray(reference.affine)[:3, 3]
+    translate = tuple(
+        float(origin[i] - reference.voxel_size[i] / 2 + spacing[i] / 2) for i in range(3)
+    )
+    return np.zeros((2, 2, 2), np.float32), {
+        "name": sequence_label(sequence, False),
+        "scale": spacing,
+        "translate": translate,
+        "contrast_limits": (0.0, 1.0),
+        "metadata": {"sequence": sequence, "missing": True},
+    }
+
+
+def blank_segmentation_layer(reference: Volume) -> tuple[np.ndarray, dict]:
+    """An all-background mask on the reference grid (a case without a mask file)."""
+    return np.zeros(reference.shape, np.uint8), {
+        "metadata": {"convention": None, "blank": True},
+        **grid_transform(reference.affine, reference.voxel_size),
+    }
+
+
+_SWAPPABLE = ("scale", "translate", "units", "name", "metadata", "contrast_limits", "opacity")
+
+
+def _same(current, new) -> bool:
+    try:
+        if isinstance(new, (tuple, list, np.ndarray)) and not isinstance(new, str):
+            return np.shape(current) == np.shape(new) and bool(
+                np.all(np.asarray(current) == np.asarray(new))
+            )
+        return bool(current == new)
+    except (TypeError, ValueError):
+        return False
+
+
+def replace_image_data(layer, data, kwargs: dict) -> None:
+    """Give an existing layer new data and placement (far cheaper than a new layer).
+
+    Only attributes that change are set: each set fires napari events on the UI thread.
+    """
+    if "scale" in kwargs and len(kwargs["scale"]) != layer.ndim:
+        raise ValueError("cannot change the number of dimensions of a layer")
+    for key in ("scale", "translate"):
+        if key in kwargs and not _same(getattr(layer, key), kwargs[key]):
+            setattr(layer, key, kwargs[key])
+    if "contrast_limits" in kwargs:
+        lo, hi = kwargs["contrast_limits"]
+        layer.contrast_limits_range = (lo, hi)
+    layer.data = data
+    for key in _SWAPPABLE:
+        if key in ("scale", "translate") or key not in kwargs:
+            continue
+        if key == "metadata":
+            layer.metadata = kwargs[key]
+        elif not _same(getattr(layer, key), kwargs[key]):
+            setattr(layer, key, kwargs[key])
+
+
+def replace_labels_data(layer, data, kwargs: dict) -> None:
+    """Swap a labels layer's mask and clear its undo history.
+
+    A case's edits must never be undoable into the next case: napari keeps the history
+    when ``data`` is set, so it is reset here (a fresh layer would cost a few hundred ms).
+    """
+    replace_image_data(layer, data, kwargs)
+    reset = getattr(layer, "_reset_history", None)
+    if reset is not None:
+        reset()
+    else:  # napari resets the history when a layer stops being editable
+        layer.editable = False
+        layer.editable = True
+
+
+def voxel_to_world(affine: np.ndarray, voxel, voxel_size) -> tuple[float, float, float]:
+    """World (layer) coordinates in mm of a voxel index, as napari places it."""
+    t = grid_transform(affine, voxel_size)
+    return tuple(float(t["translate"][i] + t["scale"][i] * voxel[i]) for i in range(3))
+
+
+def tumour_centre(
+    segmentation: Segmentation | None, volume: Volume | None
+) -> tuple[float, ...] | None:
+    """World position (mm) where the viewer should open: the tumour's centre, else mid-volume."""
+    if segmentation is not None:
+        voxel = segmentation.centroid_voxel()
+        if voxel is not None:
+            return voxel_to_world(segmentation.affine, voxel, segmentation.voxel_size)
+    if volume is not None:
+        mid = [s // 2 for s in volume.shape]
+        return voxel_to_world(volume.affine, mid, volume.voxel_size)
+    return None
+
+
+def sequence_label(sequence: Sequence, present: bool) -> str:
+    return sequence.title if present else f"{sequence.title} (missing)"
+
+
+# ---------------------------------------------------------------- slides
+
+
+def slide_layer(reader, cache=None) -> tuple[list, dict]:
+    """Multiscale RGB layer of a slide: its lazy pyramid, scaled in microns.
+
+    Slides without a pixel size are shown in level-0 pixels (``metadata["unit"]``).
+    """
+    levels = reader.pyramid(cache)
+    mpp = reader.mpp
+    unit = "um" if mpp else "px"
+    step = float(mpp) if mpp else 1.0
+    kwargs = {
+        "name": reader.path.name if getattr(reader, "path", None) is not None else "slide",
+        "rgb": True,
+        "multiscale": True,
+        "contrast_limits": (0, 255),
+        "scale": (step, step),
+        "units": (unit, unit),
+        "metadata": {"unit": unit, "mpp": mpp},
+    }
+    return levels, kwargs
+
+
+@dataclass(frozen=True)
+class TileMap:
+    """Per-tile values of one slide laid out on the tile grid.
+
+    Attributes
+    ----------
+    values : ndarray (rows, cols) float32
+        NaN where there is no tile.
+    tile_size : int
+        Tile side in level-0 pixels.
+    origin : (x, y)
+        Level-0 position of grid cell (0, 0).
+    """
+
+    values: np.ndarray
+    tile_size: int
+    origin: tuple[int, int]
+
+
+def infer_tile_size(coords: np.ndarray, default: int = 256) -> int:
+    """Tile side from the spacing of tile coordinates (level-0 px)."""
+    coords = np.asarray(coords)
+    steps = []
+    for axis in range(2):
+        diffs = np.diff(np.unique(coords[:, axis])) if len(coords) else np.array([])
+        diffs = diffs[diffs > 0]
+        if diffs.size:
+            steps.append(int(diffs.min()))
+    return min(steps) if steps else default
+
+
+def tile_map(coords: np.ndarray, values: np.ndarray, tile_size: int | None = None) -> TileMap:
+    """Scatter per-tile `values` at level-0 `coords` (x, y) onto a tile grid."""
+    coords = np.asarray(coords, dtype=np.int64).reshape(-1, 2)
+    values = np.asarray(values, dtype=np.float32).reshape(-1)
+    size = tile_size or infer_tile_size(coords)
+    if len(coords) == 0:
+        return TileMap(np.full((1, 1), np.nan, np.float32), size, (0, 0))
+    origin = coords.min(axis=0)
+    cells = (coords - origin) // size
+    grid = np.full((int(cells[:, 1].max()) + 1, int(cells[:, 0].max()) + 1), np.nan, np.float32)
+    grid[cells[:, 1], cells[:, 0]] = values
+    return TileMap(grid, size, (int(origin[0]), int(origin[1])))
+
+
+def _tile_map_placement(tmap: TileMap, mpp: float | None) -> dict:
+    step = float(mpp) if mpp else 1.0
+    cell = tmap.tile_size * step
+    unit = "um" if mpp else "px"
+    # napari puts a pixel's centre at its index: shift by half a cell to cover each tile
+    return {
+        "units": (unit, unit),
+        "scale": (cell, cell),
+        "translate": (tmap.origin[1] * step + cell / 2, tmap.origin[0] * step + cell / 2),
+    }
+
+
+def heatmap_layer(
+    tmap: TileMap, mpp: float | None, *, name: str = "Tile contribution"
+) -> tuple[np.ndarray, dict]:
+    """RGBA heat map of per-tile contributions: red for the predicted class, blue against.
+
+    Colour strength grows with ``|value|`` (scaled by the largest one); cells without a
+    tile are fully transparent so the slide shows through.
+    """
+    values = tmap.values
+    finite = np.isfinite(values)
+    bound = float(np.abs(values[finite]).max()) if finite.any() else 1.0
+    strength = np.zeros(values.shape, np.float32)
+    strength[finite] = np.abs(values[finite]) / (bound or 1.0)
+    rgba = np.zeros((*values.shape, 4), np.uint8)
+    positive = finite & (values >= 0)
+    negative = finite & (values < 0)
+    rgba[positive] = (220, 30, 30, 0)
+    rgba[negative] = (30, 90, 230, 0)
+    rgba[..., 3] = np.where(finite, 40 + 190 * strength, 0).astype(np.uint8)
+    kwargs = {
+        "name": name,
+        "rgb": True,
+        "interpolation2d": "nearest",
+        "blending": "translucent",
+        "metadata": {"bound": bound},
+        **_tile_map_placement(tmap, mpp),
+    }
+    return rgba, kwargs
+
+
+def tile_grid_layer(
+    tmap: TileMap, mpp: float | None, *, name: str = "Tissue tiles"
+) -> tuple[np.ndarray, dict]:
+    """Labels layer outlining the tissue tiles the model read."""
+    data = np.isfinite(tmap.values).astype(np.uint8)
+    kwargs = {
+        "name": name,
+        "colormap": {0: TRANSPARENT, 1: (0.0, 0.9, 1.0, 1.0), None: TRANSPARENT},
+        "opacity": 0.35,
+        **_tile_map_placement(tmap, mpp),
+    }
+    return data, kwargs
+
+
+def region_title(value: int) -> str:
+    return Region(value).title if value in (1, 2, 3) else "background"

@@ -1,0 +1,412 @@
+"""The MRI canvas: four sequences in millimetres, the tumour mask, planes and a mosaic.
+
+Layer order, bottom to top (one image slot per sequence; a missing sequence gets a tiny
+placeholder so the mosaic keeps its 2x2 layout and names it as missing)::
+
+    T1, mask mirror, T1c, mask mirror, T2, mask mirror, FLAIR, mask (primary)
+
+Layers are created once and their data swapped per case (a new napari layer costs a few
+hundred milliseconds of UI thread, a swap a few), in short steps between events.
+Single view shows one image slot plus the primary mask; the mosaic turns on napari's grid
+with stride 2 so each cell holds a sequence with its mask (mirrors are made on first use). Mirrors share the primary
+mask's array and are refreshed when it changes, so an editor needs only
+:attr:`MriCanvas.labels_layer`.
+"""
+
+from __future__ import annotations
+
+from napari.components import ViewerModel
+from napari.qt import QtViewer
+from qtpy.QtCore import Qt, Signal
+from qtpy.QtWidgets import (
+    QButtonGroup,
+    QCheckBox,
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QSlider,
+    QStackedWidget,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from corebt_viewer.core.modalities import MRI_SEQUENCES, Sequence
+from corebt_viewer.gui import layers as L
+from corebt_viewer.gui.widgets import Banner, Legend, MessagePane
+from corebt_viewer.gui.workers import StepRunner
+
+VIEWS = ("axial", "coronal", "sagittal", "3d")
+
+
+class MriCanvas(QWidget):
+    """napari canvas showing one case's MRI study.
+
+    Signals
+    -------
+    study_shown(str)
+        Emitted with the case id once its layers are on the canvas.
+    """
+
+    study_shown = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.viewer = ViewerModel(title="MRI")
+        self.qt_viewer = QtViewer(self.viewer)
+        self.image_layers: dict[Sequence, object] = {}
+        self.present: tuple[Sequence, ...] = ()
+        self.labels_layer = None
+        self.has_mask = False
+        self.mirror_layers: list = []
+        self._mirrors_stale = False
+        self.steps = StepRunner(self)
+        self.sequence = Sequence.T1C
+        self.mosaic = False
+        self.view = "axial"
+        self.case_id: str | None = None
+        self._build()
+        self.viewer.scene.camera.orientation2d = L.RADIOLOGICAL_2D
+        self.viewer.canvas.overlays.scale_bar.visible = True
+        self.show_message("No case open.")
+
+    # ------------------------------------------------------------------ widgets
+    def _build(self) -> None:
+        bar = QHBoxLayout()
+        bar.setContentsMargins(4, 2, 4, 2)
+        title = QLabel("<b>MRI</b>")
+        bar.addWidget(title)
+        self.sequence_buttons: dict[Sequence, QToolButton] = {}
+        group = QButtonGroup(self)
+        group.setExclusive(True)
+        for i, seq in enumerate(MRI_SEQUENCES, start=1):
+            button = QToolButton()
+            button.setText(seq.title)
+            button.setCheckable(True)
+            button.setToolTip(f"Show {seq.title} (key {i})")
+            button.clicked.connect(lambda _=False, s=seq: self.set_sequence(s))
+            group.addButton(button)
+            bar.addWidget(button)
+            self.sequence_buttons[seq] = button
+        self.mosaic_button = QToolButton()
+        self.mosaic_button.setText("2x2")
+        self.mosaic_button.setCheckable(True)
+        self.mosaic_button.setToolTip("Mosaic of the four sequences (M)")
+        self.mosaic_button.toggled.connect(self.set_mosaic)
+        bar.addWidget(self.mosaic_button)
+        self.view_combo = QComboBox()
+        self.view_combo.addItems([v.capitalize() if v != "3d" else "3D" for v in VIEWS])
+        self.view_combo.setToolTip("Plane: axial (A), coronal (C), sagittal (S), 3D (D)")
+        self.view_combo.currentIndexChanged.connect(lambda i: self.set_view(VIEWS[i]))
+        bar.addWidget(self.view_combo)
+        bar.addStretch(1)
+        self.mask_check = QCheckBox("Mask")
+        self.mask_check.setChecked(True)
+        self.mask_check.setToolTip("Show the tumour mask (Shift+M)")
+        self.mask_check.toggled.connect(self.set_mask_visible)
+        bar.addWidget(self.mask_check)
+        self.outline_check = QCheckBox("Outline")
+        self.outline_check.setToolTip("Draw the mask as outlines (O)")
+        self.outline_check.toggled.connect(self.set_outline)
+        bar.addWidget(self.outline_check)
+        self.opacity_slider = QSlider(Qt.Orientation.Horizontal)
+        self.opacity_slider.setRange(0, 100)
+        self.opacity_slider.setValue(50)
+        self.opacity_slider.setFixedWidth(90)
+        self.opacity_slider.setToolTip("Mask opacity")
+        self.opacity_slider.valueChanged.connect(lambda v: self.set_opacity(v / 100))
+        bar.addWidget(self.opacity_slider)
+
+        self.banner = Banner()
+        self.legend = Legend(L.legend_entries())
+        self.stack = QStackedWidget()
+        self.message = MessagePane()
+        self.stack.addWidget(self.qt_viewer)
+        self.stack.addWidget(self.message)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(2)
+        layout.addLayout(bar)
+        layout.addWidget(self.banner)
+        layout.addWidget(self.stack, 1)
+        legend_row = QHBoxLayout()
+        legend_row.setContentsMargins(6, 0, 6, 2)
+        legend_row.addWidget(self.legend)
+        layout.addLayout(legend_row)
+
+    def show_message(self, text: str) -> None:
+        """Replace the canvas by a message (no MRI, or none readable)."""
+        self.message.setText(text)
+        self.stack.setCurrentWidget(self.message)
+
+    # ------------------------------------------------------------------ data
+    def _ensure_mirrors(self) -> None:
+        """Read-only copies of the mask above the other three sequences (for the mosaic)."""
+        if self.mirror_layers or self.labels_layer is None:
+            return
+        from napari.layers import Labels
+
+        for seq in MRI_SEQUENCES[:-1]:
+            image = self.image_layers[seq]
+            mirror = Labels(self.labels_layer.data, **self._mirror_kwargs(seq))
+            self.viewer.layers.insert(self.viewer.layers.index(image) + 1, mirror)
+            self.mirror_layers.append(mirror)
+        self._mirrors_stale = False
+        self.set_outline(self.outline_check.isChecked())
+
+    def _mirror_kwargs(self, seq: Sequence) -> dict:
+        layer = self.labels_layer
+        return {
+            "name": f"{layer.name} ({seq.title})",
+            "colormap": layer.colormap,
+            "opacity": layer.opacity,
+            "scale": layer.scale,
+            "translate": layer.translate,
+            "units": layer.units,
+        }
+
+    def clear(self) -> None:
+        """Hide the case's layers (they stay, to be reused by the next case)."""
+        self.steps.cancel()
+        for layer in self.viewer.layers:
+            _set_visible(layer, False)
+        self.present = ()
+        self.has_mask = False
+        self.case_id = None
+        self.banner.show_text("")
+
+    def show_study(self, study, case_id: str, windows: dict | None = None) -> None:
+        """Show an MRI study (``volumes``, ``segmentation``, ``errors``) of case `case_id`.
+
+        The layers are updated in short UI-thread steps; :attr:`study_shown` is emitted
+        after the last one.
+
+        Parameters
+        ----------
+        study : MRIStudy
+            From :func:`corebt_viewer.io.nifti.load_case_mri`.
+        windows : dict of Sequence -> (low, high), optional
+            Contrast limits computed off the UI thread (see :func:`layers.brain_window`).
+        """
+        self.steps.cancel()
+        self.case_id = case_id
+        volumes = dict(getattr(study, "volumes", {}) or {})
+        segmentation = getattr(study, "segmentation", None)
+        errors = dict(getattr(study, "errors", {}) or {})
+        self.present = tuple(s for s in MRI_SEQUENCES if s in volumes)
+        notes = [f"{role}: {msg}" for role, msg in errors.items()]
+        if not volumes:
+            self.clear()
+            detail = "\n".join(notes) or "This case has no MRI."
+            self.show_message(f"No MRI to show for {case_id}.\n\n{detail}")
+            self._update_buttons()
+            self.study_shown.emit(case_id)
+            return
+        missing = [s.title for s in MRI_SEQUENCES if s not in volumes]
+        if missing:
+            notes.insert(0, "missing: " + ", ".join(missing))
+        if segmentation is None:
+            notes.append("no tumour mask")
+        self.banner.show_text(" · ".join(notes))
+        reference = volumes[self.present[0]]
+        windows = windows or {}
+        self.has_mask = segmentation is not None
+        if self.sequence not in self.present:
+            self.sequence = Sequence.T1C if Sequence.T1C in self.present else self.present[0]
+
+        def image_step(seq: Sequence):
+            def step():
+                if seq in volumes:
+                    data, kwargs = L.volume_layer(volumes[seq], window=windows.get(seq))
+                else:
+                    data, kwargs = L.missing_volume_layer(reference, seq)
+                L.replace_image_data(self.image_layers[seq], data, kwargs)
+
+            return step
+
+        def mask_step():
+            if segmentation is not None:
+                data, kwargs = L.segmentation_layer(segmentation)
+            else:
+                data, kwargs = L.blank_segmentation_layer(reference)
+            L.replace_labels_data(self.labels_layer, data, kwargs)
+            self._mirrors_stale = True
+
+        def finish_step():
+            self.stack.setCurrentWidget(self.qt_viewer)
+            self._apply_visibility()
+            self._apply_view()
+            centre = L.tumour_centre(segmentation, reference)
+            if centre is not None:
+                for axis, value in enumerate(centre):
+                    self.viewer.dims.set_point(axis, value)
+            self._select_image()
+            self._update_buttons()
+            self.study_shown.emit(case_id)
+
+        # the sequence in view first, so the screen changes early
+        order = [self.sequence] + [s for s in MRI_SEQUENCES if s is not self.sequence]
+        steps = self._ensure_layer_steps()
+        steps += [image_step(seq) for seq in order]
+        steps += [mask_step, finish_step]
+        self.steps.run(steps)
+
+    def _ensure_layer_steps(self) -> list:
+        """Steps creating the layer slots (first case only)."""
+        if self.image_layers:
+            return []
+        steps = [lambda s=seq: self._add_image_slot(s) for seq in MRI_SEQUENCES]
+        steps.append(self._add_mask_slot)
+        return steps
+
+    def _add_image_slot(self, seq: Sequence) -> None:
+        data, kwargs = L.empty_volume_layer(seq)
+        self.image_layers[seq] = self.viewer.add_image(data, **kwargs)
+
+    def _add_mask_slot(self) -> None:
+        data, kwargs = L.empty_labels_layer()
+        kwargs["opacity"] = self.opacity_slider.value() / 100
+        self.labels_layer = self.viewer.add_labels(data, **kwargs)
+        self.labels_layer.events.paint.connect(self._refresh_mirrors)
+        self.labels_layer.events.data.connect(self._refresh_mirrors)
+        self.set_outline(self.outline_check.isChecked())
+
+    def _sync_mirrors(self) -> None:
+        """Point the mosaic's mask copies at the current mask (when they are shown)."""
+        if not self._mirrors_stale:
+            return
+        for seq, mirror in zip(MRI_SEQUENCES[:-1], self.mirror_layers, strict=False):
+            kwargs = self._mirror_kwargs(seq)
+            kwargs.pop("colormap")
+            L.replace_labels_data(mirror, self.labels_layer.data, kwargs)
+        self._mirrors_stale = False
+
+    def _refresh_mirrors(self, *_):
+        for layer in self.mirror_layers:
+            if layer.data is not self.labels_layer.data:
+                layer.data = self.labels_layer.data
+            else:
+                layer.refresh()
+
+    # ------------------------------------------------------------------ display
+    def set_sequence(self, sequence: Sequence) -> None:
+        """Show one sequence (leaves the mosaic)."""
+        self.sequence = sequence
+        if self.mosaic:
+            self.mosaic_button.setChecked(False)  # calls set_mosaic(False)
+        else:
+            self._apply_visibility()
+        self._select_image()
+        self._update_buttons()
+
+    def set_mosaic(self, on: bool) -> None:
+        self.mosaic = bool(on)
+        if self.mosaic_button.isChecked() != self.mosaic:
+            self.mosaic_button.setChecked(self.mosaic)
+            return
+        self._apply_visibility()
+        self._update_buttons()
+
+    def set_view(self, view: str) -> None:
+        if view not in VIEWS:
+            raise ValueError(f"unknown view {view!r}; choose one of {VIEWS}")
+        self.view = view
+        if self.view_combo.currentIndex() != VIEWS.index(view):
+            self.view_combo.setCurrentIndex(VIEWS.index(view))
+            return
+        self._apply_view()
+
+    def set_mask_visible(self, on: bool) -> None:
+        if self.mask_check.isChecked() != on:
+            self.mask_check.setChecked(on)
+            return
+        self._apply_visibility()
+
+    def set_outline(self, on: bool) -> None:
+        for layer in self._mask_layers():
+            layer.contour = 2 if on else 0
+
+    def set_opacity(self, value: float) -> None:
+        for layer in self._mask_layers():
+            layer.opacity = float(value)
+
+    def _mask_layers(self) -> list:
+        return ([self.labels_layer] if self.labels_layer is not None else []) + self.mirror_layers
+
+    def _apply_visibility(self) -> None:
+        if not self.image_layers or not self.present:
+            return
+        show_mask = self.mask_check.isChecked() and self.has_mask
+        grid = self.viewer.grid
+        if self.mosaic and self.has_mask:
+            self._ensure_mirrors()
+            self._sync_mirrors()
+        if self.mosaic:
+            for layer in self.image_layers.values():
+                _set_visible(layer, True)
+            for layer in self._mask_layers():
+                _set_visible(layer, show_mask)
+            # keep cells paired even with the mask hidden: hidden layers leave no viewbox
+            grid.stride = 2 if show_mask else 1
+            grid.shape = (2, 2)
+            grid.spacing = 4
+            grid.enabled = True
+            self.viewer.canvas.overlays.text.visible = False
+            for layer in self.image_layers.values():
+                layer.name_overlay.visible = True
+                layer.name_overlay.font_size = 11
+        else:
+            grid.enabled = False
+            for seq, layer in self.image_layers.items():
+                _set_visible(layer, seq is self.sequence)
+            if self.labels_layer is not None:
+                _set_visible(self.labels_layer, show_mask)
+            for layer in self.mirror_layers:
+                _set_visible(layer, False)
+            for layer in self.image_layers.values():
+                layer.name_overlay.visible = False
+            overlay = self.viewer.canvas.overlays.text
+            if self.sequence in self.present:
+                overlay.text = self.sequence.title
+            else:
+                overlay.text = f"{self.sequence.title}: not acquired for this case"
+            overlay.position = "top_left"
+            overlay.color = "white"
+            overlay.font_size = 11
+            overlay.visible = True
+
+    def _apply_view(self) -> None:
+        if self.view == "3d":
+            self.viewer.dims.ndisplay = 3
+        else:
+            self.viewer.dims.ndisplay = 2
+            self.viewer.dims.order = L.PLANES[self.view]
+            self.viewer.scene.camera.orientation2d = L.RADIOLOGICAL_2D
+        if self.image_layers:
+            self.viewer.reset_view()
+
+    def _select_image(self) -> None:
+        layer = self.image_layers.get(self.sequence)
+        if layer is not None:
+            self.viewer.layers.selection.active = layer
+
+    def _update_buttons(self) -> None:
+        for seq, button in self.sequence_buttons.items():
+            present = seq in self.present
+            button.setText(seq.title if present else f"{seq.title} ✕")
+            button.setToolTip(
+                f"Show {seq.title} (key {MRI_SEQUENCES.index(seq) + 1})"
+                if present
+                else f"{seq.title} is missing for this case"
+            )
+            button.setChecked(seq is self.sequence and not self.mosaic)
+        has_mask = self.has_mask
+        for widget in (self.mask_check, self.outline_check, self.opacity_slider):
+            widget.setEnabled(has_mask)
+
+
+def _set_visible(layer, visible: bool) -> None:
+    """Change visibility only when it changes (each change redraws the canvas)."""
+    if layer.visible != visible:
+        layer.visible = visible

@@ -1,0 +1,261 @@
+"""The prediction panel: class probabilities, modality weights, contributions, ablation.
+
+It shows a :class:`~corebt_viewer.core.prediction.CasePrediction` exactly as the fusion
+service returned it; the MRI / Pathology / Report boxes ask the owner (the main window)
+for a new prediction with those modalities treated as missing.
+"""
+
+from __future__ import annotations
+
+from qtpy.QtCore import Qt, Signal
+from qtpy.QtGui import QBrush, QColor
+from qtpy.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QSizePolicy,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from corebt_viewer.core.modalities import ALL_MODALITIES, Modality
+
+MODALITY_TITLES = {Modality.MRI: "MRI", Modality.WSI: "Pathology", Modality.REPORT: "Report"}
+TERM_TITLES = {"mri": "MRI", "wsi": "Pathology", "report": "Report", "residual": "Bias"}
+BACKGROUND = "#262930"
+FOREGROUND = "#d6d6d6"
+ACCENT = "#e8a33d"
+BAR = "#5a8fd0"
+
+
+def subset_title(modalities) -> str:
+    names = [MODALITY_TITLES[m] for m in ALL_MODALITIES if m in modalities]
+    return " + ".join(names) if names else "none"
+
+
+def short_class(name: str, width: int = 24) -> str:
+    return name if len(name) <= width else name[: width - 1] + "…"
+
+
+class PredictionPanel(QWidget):
+    """Class probabilities, weights ``w_i``, each term's contribution and the ablation table.
+
+    Signals
+    -------
+    without_changed(frozenset)
+        The modalities the user switched off.
+    """
+
+    without_changed = Signal(object)
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
+        from matplotlib.figure import Figure
+
+        self.prediction = None
+        self.available: frozenset[Modality] = frozenset()
+        self.headline = QLabel("No prediction")
+        self.headline.setWordWrap(True)
+        self.headline.setStyleSheet("font-size: 15px; font-weight: bold;")
+        self.subline = QLabel("")
+        self.subline.setWordWrap(True)
+        self.subline.setStyleSheet("color: #a8a8a8;")
+        self.checks: dict[Modality, QCheckBox] = {}
+        row = QHBoxLayout()
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(QLabel("Use:"))
+        for modality in ALL_MODALITIES:
+            box = QCheckBox(MODALITY_TITLES[modality])
+            box.setChecked(True)
+            box.toggled.connect(self._on_toggle)
+            row.addWidget(box)
+            self.checks[modality] = box
+        row.addStretch(1)
+
+        self.figure = Figure(figsize=(4.2, 3.6), dpi=90, facecolor=BACKGROUND)
+        self.figure.subplots_adjust(left=0.42, right=0.96, top=0.93, bottom=0.08, hspace=0.75)
+        self.ax_probs = self.figure.add_subplot(3, 1, (1, 2))
+        self.ax_terms = self.figure.add_subplot(3, 1, 3)
+        self.canvas = FigureCanvasQTAgg(self.figure)
+        self.canvas.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.canvas.setMinimumHeight(240)
+
+        self.ablation = QTableWidget(0, 3)
+        self.ablation.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.ablation.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
+        self.ablation.verticalHeader().setVisible(False)
+        self.ablation.setMinimumHeight(120)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+        layout.addWidget(self.headline)
+        layout.addWidget(self.subline)
+        layout.addLayout(row)
+        layout.addWidget(self.canvas, 3)
+        ablation_title = QLabel(
+            "<b>Ablation</b>: the prediction with each subset of the available modalities"
+        )
+        ablation_title.setWordWrap(True)
+        layout.addWidget(ablation_title)
+        layout.addWidget(self.ablation, 2)
+        self.clear()
+
+    # ------------------------------------------------------------------ state
+    def without(self) -> frozenset[Modality]:
+        """Available modalities the user switched off."""
+        return frozenset(m for m in self.available if not self.checks[m].isChecked())
+
+    def set_available(
+        self, available: frozenset[Modality], usable: frozenset[Modality] | None = None
+    ) -> None:
+        """Enable a box per modality the case has (and the model can use); others disabled."""
+        usable = frozenset(ALL_MODALITIES) if usable is None else usable
+        self.available = frozenset(available) & usable
+        for modality, box in self.checks.items():
+            box.blockSignals(True)
+            box.setEnabled(modality in self.available)
+            box.setChecked(modality in self.available)
+            if modality not in available:
+                box.setToolTip(f"{MODALITY_TITLES[modality]}: not available for this case")
+            elif modality not in usable:
+                box.setToolTip(f"{MODALITY_TITLES[modality]}: not used by this model")
+            else:
+                box.setToolTip(
+                    f"Use {MODALITY_TITLES[modality]} (switch off to predict as if missing)"
+                )
+            box.blockSignals(False)
+
+    def set_modality_checked(self, modality: Modality, on: bool) -> None:
+        box = self.checks[modality]
+        if box.isEnabled():
+            box.setChecked(on)
+
+    def _on_toggle(self, _checked: bool) -> None:
+        self.without_changed.emit(self.without())
+
+    # ------------------------------------------------------------------ drawing
+    def clear(self, message: str = "No prediction") -> None:
+        self.prediction = None
+        self.headline.setText(message)
+        self.subline.setText("")
+        for ax in (self.ax_probs, self.ax_terms):
+            ax.clear()
+            ax.set_axis_off()
+        self.canvas.draw_idle()
+        self.ablation.setRowCount(0)
+
+    def show_prediction(
+        self, prediction, *, true_label: str | None = None, task_title: str = ""
+    ) -> None:
+        """Draw `prediction` (a CasePrediction) as returned by the fusion service."""
+        self.prediction = prediction
+        probs = [float(p) for p in prediction.probabilities]
+        best = max(probs) if probs else 0.0
+        self.headline.setText(f"{prediction.predicted}  ·  {best:.0%}")
+        used = subset_title(prediction.used)
+        truth = f" · true: {true_label}" if true_label else ""
+        verdict = ""
+        if true_label:
+            verdict = "  ✓" if true_label == prediction.predicted else "  ✗"
+        self.subline.setText(
+            f"{task_title}{' · ' if task_title else ''}from {used}{truth}{verdict}"
+        )
+        self._draw_probabilities(prediction, true_label)
+        self._draw_terms(prediction)
+        self.canvas.draw_idle()
+        self._fill_ablation(prediction)
+
+    def _style(self, ax) -> None:
+        ax.set_facecolor(BACKGROUND)
+        ax.tick_params(colors=FOREGROUND, labelsize=8)
+        for side, spine in ax.spines.items():
+            spine.set_color("#555555")
+            spine.set_visible(side in ("left", "bottom"))
+        ax.title.set_color(FOREGROUND)
+
+    def _draw_probabilities(self, prediction, true_label: str | None) -> None:
+        ax = self.ax_probs
+        ax.clear()
+        ax.set_axis_on()
+        self._style(ax)
+        classes = list(prediction.classes)
+        probs = [float(p) for p in prediction.probabilities]
+        colours = [ACCENT if c == prediction.predicted else BAR for c in classes]
+        y = list(range(len(classes)))[::-1]
+        self.probability_bars = ax.barh(y, probs, color=colours, height=0.65)
+        ax.set_yticks(
+            y, [short_class(c) + ("  (true)" if c == true_label else "") for c in classes]
+        )
+        ax.set_xlim(0, 1)
+        ax.set_title("Class probability", fontsize=9, loc="left")
+        for yi, p in zip(y, probs, strict=True):
+            ax.text(min(p + 0.02, 0.86), yi, f"{p:.2f}", va="center", fontsize=8, color=FOREGROUND)
+
+    def _draw_terms(self, prediction) -> None:
+        ax = self.ax_terms
+        ax.clear()
+        ax.set_axis_on()
+        self._style(ax)
+        k = list(prediction.classes).index(prediction.predicted)
+        labels, values, colours = [], [], []
+        for modality in ALL_MODALITIES:
+            term = modality.value
+            if modality in prediction.weights:
+                w = float(prediction.weights[modality])
+                contribution = prediction.contributions.get(term)
+                c = float(contribution[k]) if contribution is not None else 0.0
+                used = modality in prediction.used
+                labels.append(
+                    f"{MODALITY_TITLES[modality]}  w={w:.2f}" + ("" if used else " (off)")
+                )
+                values.append(c)
+                colours.append("#d9534f" if c >= 0 else "#4a7fd6")
+        if "residual" in prediction.contributions:
+            labels.append(TERM_TITLES["residual"])
+            values.append(float(prediction.contributions["residual"][k]))
+            colours.append("#888888")
+        y = list(range(len(labels)))[::-1]
+        self.term_bars = ax.barh(y, values, color=colours, height=0.6)
+        ax.set_yticks(y, labels)
+        ax.axvline(0, color="#777777", linewidth=0.8)
+        ax.set_title(
+            f"Contribution to '{short_class(prediction.predicted, 20)}' (logit)",
+            fontsize=9,
+            loc="left",
+        )
+        if values:
+            bound = max(abs(v) for v in values) or 1.0
+            ax.set_xlim(-1.15 * bound, 1.15 * bound)
+
+    def _fill_ablation(self, prediction) -> None:
+        classes = list(prediction.classes)
+        headers = ["Modalities", "Prediction", *[short_class(c, 14) for c in classes]]
+        table = self.ablation
+        table.setColumnCount(len(headers))
+        table.setHorizontalHeaderLabels(headers)
+        rows = list(prediction.ablation)
+        table.setRowCount(len(rows))
+        current = frozenset(prediction.used)
+        for r, row in enumerate(rows):
+            cells = [subset_title(row.modalities), str(row.predicted)]
+            cells += [f"{float(p):.2f}" for p in row.probabilities]
+            for c, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                if c >= 2:
+                    item.setTextAlignment(
+                        Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+                    )
+                if frozenset(row.modalities) == current:
+                    item.setBackground(QBrush(QColor("#3d4a5c")))
+                    font = item.font()
+                    font.setBold(True)
+                    item.setFont(font)
+                table.setItem(r, c, item)
+        header = table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setStretchLastSection(True)

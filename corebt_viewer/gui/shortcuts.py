@@ -1,0 +1,66 @@
+"""Keyboard shortcuts of the viewer, in one table (the Help menu lists it).
+
+Single keys act on the canvases; modified keys act on the app. None collides with
+napari's own layer keys because the active MRI layer is always an image layer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Shortcut:
+    action: str  # identifier the main window binds
+    keys: str  # Qt key sequence
+    text: str  # what it does, for menus and the Help dialog
+    group: str
+
+
+SHORTCUTS: tuple[Shortcut, ...] = (
+    Shortcut("next_case", "Ctrl+Down", "Next case", "Cases"),
+    Shortcut("previous_case", "Ctrl+Up", "Previous case", "Cases"),
+    Shortcut("find_case", "Ctrl+K", "Search the case list", "Cases"),
+    Shortcut("open_cohort", "Ctrl+O", "Open a cohort folder or manifest", "Cases"),
+    Shortcut("sequence_t1", "1", "Show T1", "MRI"),
+    Shortcut("sequence_t1c", "2", "Show T1c", "MRI"),
+    Shortcut("sequence_t2", "3", "Show T2", "MRI"),
+    Shortcut("sequence_flair", "4", "Show FLAIR", "MRI"),
+    Shortcut("mosaic", "M", "2x2 mosaic of the sequences", "MRI"),
+    Shortcut("view_axial", "A", "Axial plane", "MRI"),
+    Shortcut("view_coronal", "C", "Coronal plane", "MRI"),
+    Shortcut("view_sagittal", "S", "Sagittal plane", "MRI"),
+    Shortcut("view_3d", "D", "3D view", "MRI"),
+    Shortcut("toggle_mask", "Shift+M", "Show / hide the tumour mask", "MRI"),
+    Shortcut("outline", "O", "Mask as outline / filled", "MRI"),
+    Shortcut("next_slide", "PgDown", "Next slide of the case", "Pathology"),
+    Shortcut("previous_slide", "PgUp", "Previous slide of the case", "Pathology"),
+    Shortcut("heatmap", "H", "Tile contribution heat map", "Pathology"),
+    Shortcut("tile_grid", "G", "Tissue tile outlines", "Pathology"),
+    Shortcut("toggle_mri", "Ctrl+1", "Use / ignore MRI in the prediction", "Prediction"),
+    Shortcut("toggle_wsi", "Ctrl+2", "Use / ignore pathology in the prediction", "Prediction"),
+    Shortcut("toggle_report", "Ctrl+3", "Use / ignore the report in the prediction", "Prediction"),
+    Shortcut("find_report", "Ctrl+F", "Find in the report", "Report"),
+    Shortcut("reset_views", "Ctrl+R", "Reset both views", "View"),
+    Shortcut("screenshot", "Ctrl+Shift+S", "Save a screenshot of the window", "View"),
+    Shortcut("cancel", "Esc", "Cancel the running computation", "App"),
+    Shortcut("shortcuts", "F1", "This list", "Help"),
+    Shortcut("quit", "Ctrl+Q", "Quit", "App"),
+)
+
+
+def shortcuts_html() -> str:
+    """The shortcut table as HTML, grouped."""
+    parts = ["<table cellspacing='4'>"]
+    group = None
+    for s in SHORTCUTS:
+        if s.group != group:
+            group = s.group
+            parts.append(f"<tr><td colspan='2'><br><b>{group}</b></td></tr>")
+        parts.append(f"<tr><td><code>{s.keys}</code></td><td>{s.text}</td></tr>")
+    parts.append("</table>")
+    return "".join(parts)
+
+
+def by_action() -> dict[str, Shortcut]:
+    return {s.action: s for s in SHORTCUTS}

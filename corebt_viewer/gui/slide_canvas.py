@@ -1,0 +1,239 @@
+"""The slide canvas: a whole-slide image as a lazy napari pyramid, in microns.
+
+The slide is opened off the UI thread; its pyramid levels read 256-px tiles on demand
+through one bounded, shared tile cache, and napari's asynchronous slicing keeps the reads
+off the UI thread, so the overview shows at once and sharpens as you zoom.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from napari.components import ViewerModel
+from napari.qt import QtViewer
+from qtpy.QtCore import QTimer, Signal
+from qtpy.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from corebt_viewer.gui import layers as L
+from corebt_viewer.gui.widgets import MessagePane
+from corebt_viewer.gui.workers import Worker, WorkerPool
+
+TILE_CACHE_BYTES = 256 * 1024 * 1024
+
+
+def make_tile_cache(max_bytes: int = TILE_CACHE_BYTES):
+    """The shared, byte-capped tile cache of :mod:`corebt_viewer.io.slides`."""
+    from corebt_viewer.io.slides import TileCache
+
+    try:
+        return TileCache(max_bytes=max_bytes)
+    except TypeError:  # positional-only signature
+        return TileCache(max_bytes)
+
+
+class SlideCanvas(QWidget):
+    """napari canvas showing one of a case's slides with optional tile overlays.
+
+    Signals
+    -------
+    slide_shown(str)
+        Emitted with the slide's file name once its layer is on the canvas (or its
+        error message is shown).
+    """
+
+    slide_shown = Signal(str)
+
+    def __init__(self, workers: WorkerPool, parent: QWidget | None = None, tile_cache=None):
+        super().__init__(parent)
+        self.workers = workers
+        self.viewer = ViewerModel(title="Pathology")
+        self.qt_viewer = QtViewer(self.viewer)
+        self.cache = tile_cache
+        self.paths: tuple[Path, ...] = ()
+        self.reader = None
+        self.slide_layer = None
+        self.grid_layer = None
+        self.heat_layer = None
+        self.overlays: dict[int, tuple[L.TileMap | None, L.TileMap | None]] = {}
+        self._retired: list = []
+        self._generation = 0
+        self._build()
+        self.viewer.canvas.overlays.scale_bar.visible = True
+        self.show_message("No slide.")
+
+    def _build(self) -> None:
+        bar = QHBoxLayout()
+        bar.setContentsMargins(4, 2, 4, 2)
+        bar.addWidget(QLabel("<b>Pathology</b>"))
+        self.chooser = QComboBox()
+        self.chooser.setMinimumContentsLength(18)
+        self.chooser.setToolTip("Slide of this case (PgUp / PgDn)")
+        self.chooser.currentIndexChanged.connect(self._on_choose)
+        bar.addWidget(self.chooser)
+        self.info = QLabel("")
+        self.info.setStyleSheet("color: #9a9a9a;")
+        bar.addWidget(self.info)
+        bar.addStretch(1)
+        self.grid_check = QCheckBox("Tissue tiles")
+        self.grid_check.setToolTip("Outline the tissue tiles the model read (G)")
+        self.grid_check.toggled.connect(self._apply_overlays)
+        self.heat_check = QCheckBox("Contribution")
+        self.heat_check.setToolTip(
+            "Per-tile contribution to the predicted class: red for, blue against (H)"
+        )
+        self.heat_check.setChecked(True)
+        self.heat_check.toggled.connect(self._apply_overlays)
+        bar.addWidget(self.grid_check)
+        bar.addWidget(self.heat_check)
+        self.stack = QStackedWidget()
+        self.message = MessagePane()
+        self.stack.addWidget(self.qt_viewer)
+        self.stack.addWidget(self.message)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(2)
+        layout.addLayout(bar)
+        layout.addWidget(self.stack, 1)
+
+    def show_message(self, text: str) -> None:
+        self.message.setText(text)
+        self.stack.setCurrentWidget(self.message)
+
+    # ------------------------------------------------------------------ slides
+    def show_slides(self, paths, case_id: str = "") -> None:
+        """List a case's slides in the chooser and open the first one."""
+        self._generation += 1
+        self.paths = tuple(Path(p) for p in paths)
+        self.overlays = {}
+        self._drop_layers()
+        self.chooser.blockSignals(True)
+        self.chooser.clear()
+        for p in self.paths:
+            self.chooser.addItem(p.name, str(p))
+        self.chooser.blockSignals(False)
+        self.chooser.setEnabled(len(self.paths) > 1)
+        self.info.setText("")
+        if not self.paths:
+            self.show_message(f"No slide for {case_id}." if case_id else "No slide.")
+            self.slide_shown.emit("")
+            return
+        self.open_slide(0)
+
+    def open_slide(self, index: int) -> None:
+        if not 0 <= index < len(self.paths):
+            return
+        if self.chooser.currentIndex() != index:
+            self.chooser.setCurrentIndex(index)  # re-enters through _on_choose
+            return
+        self._generation += 1
+        generation = self._generation
+        path = self.paths[index]
+        self.show_message(f"Opening {path.name}…")
+
+        def task(progress, cancelled):
+            from corebt_viewer.io.slides import open_slide
+
+            reader = open_slide(path)
+            if self.cache is None:
+                self.cache = make_tile_cache()
+            levels, kwargs = L.slide_layer(reader, self.cache)
+            # read the smallest level now, off the UI thread: napari needs it for the overview
+            np.asarray(levels[-1])
+            return reader, levels, kwargs
+
+        worker = Worker(task, name=f"opening {path.name}")
+        worker.signals.finished.connect(lambda r, g=generation, i=index: self._on_opened(g, i, r))
+        worker.signals.failed.connect(
+            lambda msg, _d, g=generation, p=path: self._on_failed(g, p, msg)
+        )
+        self.workers.start(worker)
+
+    def _on_choose(self, index: int) -> None:
+        if index >= 0:
+            self.open_slide(index)
+
+    def _on_opened(self, generation: int, index: int, result) -> None:
+        reader, levels, kwargs = result
+        if generation != self._generation:
+            self._retire(reader)
+            return
+        self._drop_layers()
+        self.reader = reader
+        self.slide_layer = self.viewer.add_image(levels, **kwargs)
+        self.stack.setCurrentWidget(self.qt_viewer)
+        self._apply_overlays()
+        self.viewer.reset_view()
+        w, h = reader.dimensions
+        mpp = f"{reader.mpp:.3f} µm/px" if reader.mpp else "pixel size unknown"
+        self.info.setText(f"{w:,} × {h:,} px · {reader.level_count} levels · {mpp}")
+        self.slide_shown.emit(self.paths[index].name)
+
+    def _on_failed(self, generation: int, path: Path, message: str) -> None:
+        if generation != self._generation:
+            return
+        self._drop_layers()
+        self.show_message(f"Cannot show slide {path.name}:\n{message}")
+        self.slide_shown.emit(path.name)
+
+    def _drop_layers(self) -> None:
+        self.viewer.layers.clear()
+        self.slide_layer = self.grid_layer = self.heat_layer = None
+        if self.reader is not None:
+            self._retire(self.reader)
+            self.reader = None
+
+    def _retire(self, reader) -> None:
+        """Close a reader a little later: slicing threads may still be reading from it."""
+        self._retired.append(reader)
+        QTimer.singleShot(15_000, lambda r=reader: self._close(r))
+
+    def _close(self, reader) -> None:
+        if reader in self._retired:
+            self._retired.remove(reader)
+            try:
+                reader.close()
+            except Exception:  # noqa: BLE001 - closing is best effort
+                pass
+
+    # ------------------------------------------------------------------ overlays
+    def set_overlays(self, overlays: dict[int, tuple[L.TileMap | None, L.TileMap | None]]) -> None:
+        """Per slide index: (tissue tile map, contribution map); ``None`` where unknown."""
+        self.overlays = dict(overlays)
+        self._apply_overlays()
+
+    def _apply_overlays(self, *_) -> None:
+        for layer in (self.grid_layer, self.heat_layer):
+            if layer is not None and layer in self.viewer.layers:
+                self.viewer.layers.remove(layer)
+        self.grid_layer = self.heat_layer = None
+        index = self.chooser.currentIndex()
+        has_any = bool(self.overlays.get(index, (None, None)) != (None, None))
+        self.grid_check.setEnabled(has_any)
+        self.heat_check.setEnabled(has_any and self.overlays[index][1] is not None)
+        if self.slide_layer is None or not has_any:
+            return
+        grid, heat = self.overlays[index]
+        mpp = self.reader.mpp if self.reader is not None else None
+        if grid is not None and self.grid_check.isChecked():
+            data, kwargs = L.tile_grid_layer(grid, mpp)
+            self.grid_layer = self.viewer.add_labels(data, **kwargs)
+            self.grid_layer.contour = 1
+        if heat is not None and self.heat_check.isChecked():
+            data, kwargs = L.heatmap_layer(heat, mpp)
+            self.heat_layer = self.viewer.add_image(data, **kwargs)
+        if self.slide_layer is not None:
+            self.viewer.layers.selection.active = self.slide_layer
+
+    def close_all(self) -> None:
+        self._drop_layers()
+        for reader in list(self._retired):
+            self._close(reader)

@@ -1,0 +1,214 @@
+"""Worker threads: run a service off the UI thread, its progress callbacks as Qt signals.
+
+The services take a plain ``progress`` callback (:mod:`corebt_viewer.core.progress`) and,
+where they support it, a ``cancel`` check. A :class:`Worker` hands the task both, turns
+each progress event into a Qt signal and raises :class:`Cancelled` at the next progress
+event after :meth:`Worker.cancel`.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+from qtpy.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal
+
+from corebt_viewer.core.errors import CoreBTError
+from corebt_viewer.core.progress import Cancelled, Progress
+
+Task = Callable[[Callable[[Progress], None], Callable[[], bool]], Any]
+
+
+class WorkerSignals(QObject):
+    """Signals of a :class:`Worker` (emitted from its thread, delivered on the UI thread)."""
+
+    progress = Signal(object)  # Progress
+    finished = Signal(object)  # the task's result
+    failed = Signal(str, str)  # message for the user, technical detail
+    cancelled = Signal()
+    done = Signal()  # always last, whatever the outcome
+
+
+class Worker(QRunnable):
+    """Run ``task(progress, is_cancelled)`` in the global thread pool.
+
+    Parameters
+    ----------
+    task : callable
+        Receives a progress callback and a zero-argument cancel check.
+    name : str
+        What the task does, for the status bar.
+    """
+
+    def __init__(self, task: Task, name: str = ""):
+        super().__init__()
+        self.setAutoDelete(False)
+        self.task = task
+        self.name = name
+        self.signals = WorkerSignals()
+        self._cancel = threading.Event()
+        self.running = False
+
+    def cancel(self) -> None:
+        self._cancel.set()
+
+    def is_cancelled(self) -> bool:
+        return self._cancel.is_set()
+
+    def _progress(self, event: Progress) -> None:
+        if self._cancel.is_set():
+            raise Cancelled(self.name)
+        self.signals.progress.emit(event)
+
+    def run(self) -> None:  # noqa: D401 - Qt entry point
+        self.running = True
+        try:
+            result = self.task(self._progress, self.is_cancelled)
+        except Cancelled:
+            self.signals.cancelled.emit()
+        except CoreBTError as exc:
+            self.signals.failed.emit(str(exc), "")
+        except MemoryError:
+            self.signals.failed.emit(f"{self.name}: not enough memory", traceback.format_exc())
+        except Exception as exc:  # noqa: BLE001 - shown to the user, never a crash
+            self.signals.failed.emit(f"{self.name}: {exc}", traceback.format_exc())
+        else:
+            if self._cancel.is_set():
+                self.signals.cancelled.emit()
+            else:
+                self.signals.finished.emit(result)
+        finally:
+            self.running = False
+            self.signals.done.emit()
+
+
+class WorkerPool(QObject):
+    """Starts workers and keeps them alive until they are done."""
+
+    busy_changed = Signal(str)  # names of running tasks, "" when idle
+
+    def __init__(self, parent: QObject | None = None, max_threads: int = 4):
+        super().__init__(parent)
+        self.pool = QThreadPool(self)
+        self.pool.setMaxThreadCount(max_threads)
+        self._running: list[Worker] = []
+
+    def start(self, worker: Worker) -> Worker:
+        self._running.append(worker)
+        worker.signals.done.connect(lambda w=worker: self._finish(w))
+        self.pool.start(worker)
+        self.busy_changed.emit(self.describe())
+        return worker
+
+    def _finish(self, worker: Worker) -> None:
+        if worker in self._running:
+            self._running.remove(worker)
+        self.busy_changed.emit(self.describe())
+
+    def describe(self) -> str:
+        return ", ".join(w.name for w in self._running if w.name)
+
+    @property
+    def active(self) -> list[Worker]:
+        return list(self._running)
+
+    def cancel_all(self) -> None:
+        for worker in self._running:
+            worker.cancel()
+
+    def wait(self, timeout_ms: int = 30_000) -> bool:
+        return self.pool.waitForDone(timeout_ms)
+
+
+class StallMonitor(QObject):
+    """Measures how late a UI-thread heartbeat fires: the longest UI freeze.
+
+    A timer due every `interval_ms` that fires late by ``x`` ms means the UI thread was
+    busy for about ``x`` ms.
+    """
+
+    def __init__(self, interval_ms: int = 10, parent: QObject | None = None):
+        super().__init__(parent)
+        self.interval = interval_ms / 1000.0
+        self._timer = QTimer(self)
+        self._timer.setInterval(interval_ms)
+        self._timer.timeout.connect(self._beat)
+        self._last = 0.0
+        self.worst_ms = 0.0
+        self.stalls: list[float] = []
+
+    def start(self) -> None:
+        self.reset()
+        self._last = time.perf_counter()
+        self._timer.start()
+
+    def stop(self) -> None:
+        self._timer.stop()
+
+    def reset(self) -> None:
+        self.worst_ms = 0.0
+        self.stalls = []
+        self._last = time.perf_counter()
+
+    def _beat(self) -> None:
+        now = time.perf_counter()
+        late_ms = (now - self._last - self.interval) * 1000.0
+        self._last = now
+        if late_ms > 0:
+            self.stalls.append(late_ms)
+            self.worst_ms = max(self.worst_ms, late_ms)
+
+
+class StepRunner(QObject):
+    """Run UI-thread work as short steps, one per event-loop turn.
+
+    napari layer updates must happen on the UI thread; doing a case's dozen of them in one
+    go freezes the window for a second. Split into steps, input and painting interleave.
+    Starting a new plan drops the steps left of the previous one.
+    """
+
+    finished = Signal()
+
+    def __init__(self, parent: QObject | None = None):
+        super().__init__(parent)
+        self._steps: list[Callable[[], None]] = []
+        self.durations: list[tuple[str, float]] = []  # (step name, ms) for profiling
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(0)
+        self._timer.timeout.connect(self._next)
+
+    def run(self, steps: list[Callable[[], None]]) -> None:
+        self._steps = list(steps)
+        self._timer.start()
+
+    def cancel(self) -> None:
+        self._steps = []
+        self._timer.stop()
+
+    @property
+    def busy(self) -> bool:
+        return bool(self._steps)
+
+    def flush(self) -> None:
+        """Run every step left now (tests, screenshots)."""
+        while self._steps:
+            self._next()
+
+    def _next(self) -> None:
+        if not self._steps:
+            return
+        step = self._steps.pop(0)
+        started = time.perf_counter()
+        try:
+            step()
+        finally:
+            name = getattr(step, "__name__", "step")
+            self.durations.append((name, (time.perf_counter() - started) * 1000.0))
+            if self._steps:
+                self._timer.start()
+            else:
+                self.finished.emit()
