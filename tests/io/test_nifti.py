@@ -291,3 +291,33 @@ def test_save_without_reference_uses_affine_and_convention(tmp_path: Path):
     assert load_segmentation(out).voxel_size == (1.0, 1.0, 2.0)
     with pytest.raises(InputError, match="does not fit"):
         save_segmentation(tmp_path / "n.nii.gz", np.zeros((2, 2, 2)), reference=out)
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        (np.array([0, 4, 4, 1], np.uint8), {0, 1, 4}),
+        (np.array([0, 1000, -3], np.int16), {-3, 0, 1000}),
+        (np.array([True, False]), {0, 1}),
+        (np.array([2.0, 0.0]), {0, 2}),
+        (np.array([], np.uint8), set()),
+    ],
+)
+def test_label_values(data, expected):
+    from corebt_viewer.io.nifti import label_values
+
+    assert label_values(data) == expected
+
+
+def test_parallel_and_serial_study_loading_agree(real_mri_dir: Path):
+    case = Case(
+        "TCGA-DU-7294",
+        mri={Sequence.T2: real_mri_dir / REAL_FILES[Sequence.T2]},
+        segmentation=real_mri_dir / REAL_SEG,
+    )
+    serial = load_case_mri(case, workers=1)
+    parallel = load_case_mri(case, workers=2)
+    np.testing.assert_array_equal(
+        serial.volumes[Sequence.T2].data, parallel.volumes[Sequence.T2].data
+    )
+    np.testing.assert_array_equal(serial.segmentation.labels, parallel.segmentation.labels)
