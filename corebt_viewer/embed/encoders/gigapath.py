@@ -135,9 +135,10 @@ class GigaPathTileEncoder:
             )
         weights_file, model_args = find_weights(weights)
         self.model_args = dict(GIGAPATH_ARGS, **model_args)
-        model = create_gigapath_model(**model_args)
+        with torch.device("meta"):  # no random initialisation: the weights replace it
+            model = create_gigapath_model(**model_args)
         state = load_state_dict(weights_file)
-        missing, unexpected = model.load_state_dict(state, strict=False)
+        missing, unexpected = model.load_state_dict(state, strict=False, assign=True)
         if missing or unexpected:
             raise InputError(
                 weights_file,
