@@ -108,3 +108,17 @@ def test_missing_cohort_is_a_clear_error(tmp_path: Path, capsys):
     assert "no such file or folder" in capsys.readouterr().err
     assert main(["info", str(tmp_path)]) == 2  # empty folder: no manifest, no BraTS files
     assert "no manifest.csv" in capsys.readouterr().err
+
+
+def test_brats_2023_folder_without_manifest(tmp_path: Path, capsys):
+    case = tmp_path / "BraTS-GLI-00001-000"
+    case.mkdir()
+    for suffix in ("t1n", "t1c", "t2w", "t2f", "seg"):
+        data = np.zeros((4, 4, 4), np.uint8 if suffix == "seg" else np.int16)
+        data[1, 1, 1] = 3 if suffix == "seg" else 100  # label 3: BraTS 2023 enhancing
+        nib.save(nib.Nifti1Image(data, np.eye(4)), str(case / f"{case.name}-{suffix}.nii.gz"))
+    assert main(["validate", str(tmp_path)]) == 0
+    assert main(["info", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "(BraTS folder)" in out and "cases: 1" in out
+    assert "complete MRI (4 seq.)       1  (100%)" in out

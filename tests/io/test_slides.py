@@ -277,3 +277,15 @@ def test_pyramid_reads_concurrently_and_correctly(image: np.ndarray):
     for t in threads:
         t.join()
     assert errors == []
+
+
+def test_untiled_tiff_and_png_fall_back_to_whole_image(tmp_path: Path, image: np.ndarray):
+    tifffile.imwrite(tmp_path / "strips.tif", image, photometric="rgb")
+    Image.fromarray(image).save(tmp_path / "photo.png")
+    for name in ("strips.tif", "photo.png"):
+        with pytest.warns(MissingMppWarning), open_slide(tmp_path / name) as slide:
+            assert slide.vendor == "image"
+            np.testing.assert_array_equal(slide.read_region((0, 0), 0, (500, 300)), image)
+    (tmp_path / "bad.tif").write_bytes(b"II*\x00" + b"\x01" * 100)
+    with pytest.raises(InputError, match="cannot open slide"):
+        open_slide(tmp_path / "bad.tif")

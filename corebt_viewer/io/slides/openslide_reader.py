@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +20,9 @@ SHOWN_PROPERTIES = (
     "hamamatsu.SourceLens",
 )
 
-_PLAIN_IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp")
+#: Formats read whole through PIL when OpenSlide does not know them (small images only:
+#: PIL's decompression-bomb limit applies).
+_PLAIN_IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
 
 
 def _positive(value) -> float | None:
@@ -76,7 +79,9 @@ class OpenSlideReader(SlideReader):
         try:
             fmt = openslide.OpenSlide.detect_format(str(self.path))
             if fmt is None and self.path.suffix.lower() in _PLAIN_IMAGE_SUFFIXES:
-                self._slide = openslide.ImageSlide(str(self.path))
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")  # PIL's chatter about broken tags
+                    self._slide = openslide.ImageSlide(str(self.path))
                 fmt = "image"
             elif fmt is None:
                 raise InputError(
