@@ -14,6 +14,7 @@ from PIL import Image
 
 from corebt_viewer.core.errors import InputError
 from corebt_viewer.io.slides import (
+    DownsampledLevel,
     LazyLevel,
     MissingMppWarning,
     TileCache,
@@ -21,6 +22,7 @@ from corebt_viewer.io.slides import (
     open_slide,
 )
 from corebt_viewer.io.slides import lazy as lazy_module
+from corebt_viewer.io.slides.lazy import halve_rgb
 
 
 @pytest.fixture
@@ -55,13 +57,20 @@ def test_svs_regions_thumbnail_and_lazy_level(svs_path: Path):
         region = slide.read_region((1000, 1400), 0, (300, 200))
         assert region.shape == (200, 300, 3) and region.dtype == np.uint8
         assert region.std() > 10  # real tissue, not blank
-        (level0,) = slide.pyramid(cache)
+        level0, overview = slide.pyramid(cache)  # one level in the file, plus an overview
         assert level0.shape == (2967, 2220, 3)
         np.testing.assert_array_equal(level0[1400:1600, 1000:1300], region)
+        assert isinstance(overview, DownsampledLevel)
+        assert overview.shape == (1484, 1110, 3) and overview.downsample == 2.0
+        fresh = TileCache()
+        slide.pyramid(fresh)[1][700:710, 500:510]
+        assert fresh.misses == 1 + 4  # one overview tile, from four level-0 tiles
+        full_array = slide.read_region((0, 0), 0, slide.dimensions)
+        np.testing.assert_array_equal(np.asarray(overview), halve_rgb(full_array))
         thumb = slide.thumbnail(256)
         assert max(thumb.shape[:2]) == 256 and thumb.shape[2] == 3
         # the thumbnail is the whole slide shrunk, assembled block by block
-        full = Image.fromarray(slide.read_region((0, 0), 0, slide.dimensions))
+        full = Image.fromarray(full_array)
         expected = np.asarray(full.resize(thumb.shape[1::-1], Image.Resampling.BOX))
         assert np.abs(expected.astype(int) - thumb).mean() < 2
         edge = slide.read_region((2100, 2900), 0, (200, 200))
@@ -261,6 +270,7 @@ def test_tile_cache_loads_once_across_threads():
 def test_pyramid_reads_concurrently_and_correctly(image: np.ndarray):
     slide = VirtualSlide(np.tile(image, (4, 4, 1)), min_level_size=64)
     levels = slide.pyramid(TileCache(max_bytes=64 * 64 * 3 * 10), tile_size=64)
+    assert len(levels) == slide.level_count  # small enough: no overview added
     big = np.tile(image, (4, 4, 1))
     errors = []
 

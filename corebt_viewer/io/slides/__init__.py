@@ -12,13 +12,14 @@ from pathlib import Path
 import numpy as np
 
 from corebt_viewer.io.slides.cache import TileCache, default_tile_cache
-from corebt_viewer.io.slides.lazy import MAX_ARRAY_BYTES, TILE_SIZE, LazyLevel
+from corebt_viewer.io.slides.lazy import MAX_ARRAY_BYTES, TILE_SIZE, DownsampledLevel, LazyLevel
 from corebt_viewer.io.slides.reader import MissingMppWarning, SlideReader
 from corebt_viewer.io.slides.virtual import VirtualSlide
 
 __all__ = [
     "MAX_ARRAY_BYTES",
     "TILE_SIZE",
+    "DownsampledLevel",
     "LazyLevel",
     "MissingMppWarning",
     "SlideReader",

@@ -132,6 +132,55 @@ class LazyLevel:
         )
 
 
+class DownsampledLevel(LazyLevel):
+    """A level the file lacks: the level above halved (2x2 box mean), built tile by tile.
+
+    Lets a slide without a (deep enough) pyramid still offer a small overview level,
+    without ever holding a whole level: each tile reads four tiles of its parent
+    through the shared cache.
+
+    Parameters
+    ----------
+    parent : LazyLevel
+        The next larger level.
+    """
+
+    def __init__(self, parent: LazyLevel):
+        self.reader = parent.reader
+        self.level = parent.level + 1
+        self.cache = parent.cache
+        self.tile_size = parent.tile_size
+        self.parent = parent
+        height, width = parent.shape[:2]
+        self.shape = ((height + 1) // 2, (width + 1) // 2, 3)
+        self.dtype = np.dtype(np.uint8)
+        self.ndim = 3
+
+    @property
+    def downsample(self) -> float:
+        return 2.0 * self.parent.downsample
+
+    def _tile(self, tx: int, ty: int) -> np.ndarray:
+        size = self.tile_size
+        key = (self.reader.token, "halved", self.level, size, tx, ty)
+
+        def load() -> np.ndarray:
+            block = self.parent[
+                2 * ty * size : 2 * (ty + 1) * size, 2 * tx * size : 2 * (tx + 1) * size
+            ]
+            return halve_rgb(block)
+
+        return self.cache.get_or_load(key, load)
+
+
+def halve_rgb(image: np.ndarray) -> np.ndarray:
+    """2x2 box mean of an (h, w, c) uint8 image; odd edges are padded by repetition."""
+    h, w = image.shape[:2]
+    padded = np.pad(image, ((0, h % 2), (0, w % 2), (0, 0)), mode="edge").astype(np.uint16)
+    summed = padded[0::2, 0::2] + padded[1::2, 0::2] + padded[0::2, 1::2] + padded[1::2, 1::2]
+    return ((summed + 2) // 4).astype(np.uint8)
+
+
 def _split_key(key) -> tuple[object, object, object]:
     if not isinstance(key, tuple):
         key = (key,)

@@ -13,13 +13,16 @@ import numpy as np
 from corebt_viewer.core.errors import InputError
 from corebt_viewer.core.slide import SlideInfo
 from corebt_viewer.io.slides.cache import TileCache, default_tile_cache
-from corebt_viewer.io.slides.lazy import TILE_SIZE, LazyLevel
+from corebt_viewer.io.slides.lazy import TILE_SIZE, DownsampledLevel, LazyLevel
 
 #: Associated images that cannot show a patient's identity; all others (label, macro,
 #: overview...) may, and are hidden unless a user asks for them.
 SAFE_ASSOCIATED = frozenset({"thumbnail"})
 
 _tokens = itertools.count(1)
+
+#: :meth:`SlideReader.pyramid` adds halved levels until the smallest fits in this (px).
+OVERVIEW_SIZE = 2048
 
 
 class MissingMppWarning(UserWarning):
@@ -239,7 +242,10 @@ class SlideReader(ABC):
         return out
 
     def pyramid(
-        self, cache: TileCache | None = None, tile_size: int = TILE_SIZE
+        self,
+        cache: TileCache | None = None,
+        tile_size: int = TILE_SIZE,
+        max_overview: int | None = OVERVIEW_SIZE,
     ) -> list[LazyLevel]:
         """The levels as lazy array-likes, largest first (a napari multiscale image).
 
@@ -248,12 +254,20 @@ class SlideReader(ABC):
         cache : TileCache, optional
             Shared tile cache (default: the process-wide one).
         tile_size : int
+        max_overview : int or None
+            When the file's smallest level is longer than this on a side (a slide with
+            one level, or a shallow pyramid), halved levels computed from the one above
+            are appended until one fits, so a viewer's overview never loads a large
+            level whole. ``None`` keeps the file's levels only.
         """
         self._check_open()
         cache = default_tile_cache() if cache is None else cache
         if all(c is not cache for c in self._caches):
             self._caches.append(cache)
-        return [LazyLevel(self, level, cache, tile_size) for level in range(self.level_count)]
+        levels = [LazyLevel(self, level, cache, tile_size) for level in range(self.level_count)]
+        while max_overview is not None and max(levels[-1].shape[:2]) > max_overview:
+            levels.append(DownsampledLevel(levels[-1]))
+        return levels
 
     def read_associated(self, name: str, *, allow_identifying: bool = False) -> np.ndarray:
         """An associated image as RGB.

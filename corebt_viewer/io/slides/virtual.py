@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
+from corebt_viewer.io.slides.lazy import halve_rgb
 from corebt_viewer.io.slides.reader import SlideReader
 
 
@@ -25,14 +26,6 @@ def as_rgb_uint8(image: np.ndarray) -> np.ndarray:
     if arr.shape[2] == 4:
         arr = composite_on_white(arr)
     return np.ascontiguousarray(arr)
-
-
-def _halve(image: np.ndarray) -> np.ndarray:
-    """2x2 box average (odd edges padded by repetition)."""
-    h, w = image.shape[:2]
-    padded = np.pad(image, ((0, h % 2), (0, w % 2), (0, 0)), mode="edge").astype(np.uint16)
-    summed = padded[0::2, 0::2] + padded[1::2, 0::2] + padded[0::2, 1::2] + padded[1::2, 1::2]
-    return ((summed + 2) // 4).astype(np.uint8)
 
 
 class VirtualSlide(SlideReader):
@@ -68,7 +61,7 @@ class VirtualSlide(SlideReader):
         if min(levels[0].shape[:2]) < 1:
             raise ValueError("image is empty")
         while min(levels[-1].shape[:2]) // 2 >= min_level_size:
-            levels.append(_halve(levels[-1]))
+            levels.append(halve_rgb(levels[-1]))
         self._levels = levels
         self.level_dimensions = tuple((lv.shape[1], lv.shape[0]) for lv in levels)
         self.level_downsamples = tuple(float(2**i) for i in range(len(levels)))
