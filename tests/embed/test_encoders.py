@@ -3,11 +3,11 @@ import json
 import numpy as np
 import pytest
 import torch
-from conftest import synthetic_he
 
 from corebt_viewer.core.errors import InputError
 from corebt_viewer.core.modalities import Modality
 from corebt_viewer.embed.encoders import build_encoder, encoder_info, list_encoders
+from tests.embed.embed_data import synthetic_he
 
 
 def test_registry_declares_modality_size_and_needs():

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
-from conftest import synthetic_he
 
 from corebt_viewer.embed.tiling import make_tile_grid, tile_geometry
+from tests.embed.embed_data import synthetic_he
 
 
 @pytest.mark.parametrize(

@@ -1,6 +1,5 @@
 import numpy as np
 import pytest
-from conftest import synthetic_he
 
 from corebt_viewer.embed.tissue import (
     TissueParams,
@@ -10,6 +9,7 @@ from corebt_viewer.embed.tissue import (
     read_overview,
     saturation,
 )
+from tests.embed.embed_data import synthetic_he
 
 
 def test_saturation_and_otsu_split_two_populations():
