@@ -46,6 +46,7 @@ def run_validate(args: argparse.Namespace) -> int:
         print("\r" + " " * 40 + "\r", end="", file=sys.stderr)
     for problem in problems:
         print(str(problem))
+    sys.stdout.flush()
     if problems:
         rows = {(p.manifest, p.row) for p in problems}
         if not args.quiet:

@@ -69,7 +69,7 @@ def discover_cohort(folder: str | Path) -> tuple[Cohort, list[CohortProblem]]:
     InputError
         When the folder holds no BraTS file at all.
     """
-    root = Path(folder)
+    root = Path(os.path.normpath(Path(folder).absolute()))
     if not root.is_dir():
         raise InputError(root, "not a folder")
     problems: list[CohortProblem] = []

@@ -92,8 +92,8 @@ def resolve_path(value: str, base: Path) -> Path:
 
 
 def find_manifest(path: str | Path) -> Path | None:
-    """The manifest that `path` names: the file itself, or ``manifest.csv`` in a folder."""
-    path = Path(path)
+    """The manifest that `path` names (made absolute): the file, or a folder's ``manifest.csv``."""
+    path = Path(os.path.normpath(Path(path).absolute()))
     if path.is_dir():
         candidate = path / MANIFEST_NAME
         return candidate if candidate.is_file() else None
@@ -144,7 +144,7 @@ def read_manifest_rows(path: str | Path) -> tuple[list[ManifestRow], list[Cohort
     InputError
         When the manifest itself cannot be read.
     """
-    manifest = Path(path)
+    manifest = Path(os.path.normpath(Path(path).absolute()))
     text = _read_text(manifest)
     base = manifest.parent
     problems: list[CohortProblem] = []

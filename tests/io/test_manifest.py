@@ -155,3 +155,13 @@ def test_write_then_read_round_trip(tmp_path: Path):
     again, problems = read_manifest(path, strict=False)
     assert problems == []
     assert again.cases == cohort.cases
+
+
+def test_relative_manifest_path_gives_absolute_cohort(tmp_path: Path, monkeypatch):
+    touch(tmp_path / "a" / "t1.nii.gz")
+    (tmp_path / "manifest.csv").write_text(f"{HEADER}\nP1,,,,a/t1.nii.gz,,,,,,\n")
+    monkeypatch.chdir(tmp_path)
+    cohort = read_cohort("manifest.csv")
+    assert cohort.root == tmp_path and cohort.root.is_absolute()
+    assert cohort["P1"].mri[Sequence.T1] == tmp_path / "a" / "t1.nii.gz"
+    assert read_cohort(".").manifest == tmp_path / "manifest.csv"
