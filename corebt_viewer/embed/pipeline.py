@@ -181,6 +181,7 @@ def embed_slide(
     workers: int = 2,
     progress: ProgressCallback | None = None,
     cancel: CancelCheck | None = None,
+    grid=None,
 ) -> SlideFeatures:
     """Tile a slide and encode every tile.
 
@@ -197,6 +198,8 @@ def embed_slide(
         Receives ``Progress(done_tiles, n_tiles, ..., stage="tiles")``.
     cancel : callable, optional
         Returns True to stop (raises :class:`Cancelled`).
+    grid : TileGrid, optional
+        A grid already laid (skips tissue detection).
 
     Returns
     -------
@@ -215,12 +218,14 @@ def embed_slide(
     name = Path(source).name if not isinstance(source, np.ndarray) else "array"
     started = time.perf_counter()
     with open_slide(source, mpp_override=tiling.mpp_override) as slide:
-        grid, tissue = make_tile_grid(
-            slide,
-            target_mpp=tiling.target_mpp,
-            tile_size=tiling.tile_size,
-            min_tissue=tiling.min_tissue,
-        )
+        tissue = None
+        if grid is None:
+            grid, tissue = make_tile_grid(
+                slide,
+                target_mpp=tiling.target_mpp,
+                tile_size=tiling.tile_size,
+                min_tissue=tiling.min_tissue,
+            )
         dimensions = tuple(int(v) for v in slide.dimensions)
         vendor = str(getattr(slide, "vendor", "") or "")
     if len(grid) == 0:
@@ -255,7 +260,7 @@ def embed_slide(
         slide_path="" if isinstance(source, np.ndarray) else str(Path(source).resolve()),
         slide_dimensions=list(dimensions),
         vendor=vendor,
-        tissue_fraction=tissue.fraction,
+        tissue_fraction=tissue.fraction if tissue is not None else float("nan"),
         device=device,
         notes=list(grid.notes),
         seconds=time.perf_counter() - started,

@@ -153,6 +153,24 @@ class GigaPathTileEncoder:
         self._mean = torch.tensor(IMAGENET_MEAN, device=self.device).view(1, 3, 1, 1)
         self._std = torch.tensor(IMAGENET_STD, device=self.device).view(1, 3, 1, 1)
 
+    @classmethod
+    def from_model(cls, model, device: str = "auto", weights_id: str = "in-memory"):
+        """Wrap a model already built (benchmarks: random full-size weights on a GPU)."""
+        import torch
+
+        from corebt_viewer.embed.encoders.devices import resolve_device
+
+        self = cls.__new__(cls)
+        self.device = resolve_device(device)
+        self.model = model.eval().to(self.device)
+        self.model_args = dict(GIGAPATH_ARGS)
+        self.dim = int(model.num_features)
+        self.weights_id = weights_id
+        self.img_size = int(model.patch_embed.img_size[0])
+        self._mean = torch.tensor(IMAGENET_MEAN, device=self.device).view(1, 3, 1, 1)
+        self._std = torch.tensor(IMAGENET_STD, device=self.device).view(1, 3, 1, 1)
+        return self
+
     def settings(self) -> dict:
         return {
             "name": self.name,
