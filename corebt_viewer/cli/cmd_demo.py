@@ -18,7 +18,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("out", metavar="OUT", help="cohort folder to create")
     parser.add_argument(
-        "--patients", type=int, default=None, metavar="N", help="number of patients (default 60)"
+        "--patients", type=int, default=None, metavar="N", help="number of patients (default 72)"
     )
     parser.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default 0)")
     parser.add_argument(

@@ -10,7 +10,7 @@ from pathlib import Path
 from corebt_viewer.core.progress import ProgressCallback, report
 
 #: Default size: about two minutes on two cores (see ``corebt demo-data --help``).
-DEFAULT_PATIENTS = 60
+DEFAULT_PATIENTS = 72
 DEFAULT_SLIDE_SIZE = 10_000
 MIN_SLIDE_SIZE = 512
 

@@ -210,10 +210,9 @@ def tumour_phenotype(plan: P.PatientPlan, rng: np.random.Generator) -> TumourPhe
         t.heterogeneity = 0.2
         t.mismatch = rng.random() < 0.05
     elif level1 == P.ASTRO:
-        t = TumourPhenotype(
-            _location(rng, "frontal" if rng.random() < 0.6 else "temporal"),
-            _radii(rng, rng.uniform(14, 26)),
-        )
+        where = rng.choice(["frontal", "frontal_cortex", "temporal"], p=[0.55, 0.15, 0.3])
+        t = TumourPhenotype(_location(rng, str(where)), _radii(rng, rng.uniform(14, 26)))
+        t.cortical = where == "frontal_cortex"
         ring_p, patchy_p = {2: (0.0, 0.12), 3: (0.05, 0.3), 4: (0.55, 0.3)}[grade]
         if u < ring_p:
             t.enhancement, t.necrosis_ratio = "ring", float(rng.uniform(0.35, 0.6))
@@ -222,19 +221,17 @@ def tumour_phenotype(plan: P.PatientPlan, rng: np.random.Generator) -> TumourPhe
             t.enhancement = "patchy" if u < ring_p + patchy_p else "none"
             t.oedema_mm = float(rng.uniform(1, 6))
         t.mismatch = t.enhancement == "none" and rng.random() < 0.55
-        t.calcification = 0.03 if rng.random() < 0.1 else 0.0
-        t.heterogeneity = 0.06
+        t.calcification = float(rng.uniform(0.03, 0.06)) if rng.random() < 0.2 else 0.0
+        t.heterogeneity = float(rng.uniform(0.04, 0.2))
     elif level1 == P.OLIGO:
-        t = TumourPhenotype(
-            _location(rng, "frontal_cortex" if rng.random() < 0.75 else "temporal"),
-            _radii(rng, rng.uniform(12, 22)),
-        )
+        where = rng.choice(["frontal_cortex", "frontal", "temporal"], p=[0.6, 0.15, 0.25])
+        t = TumourPhenotype(_location(rng, str(where)), _radii(rng, rng.uniform(12, 22)))
         t.cortical = True
         patchy_p = {2: 0.25, 3: 0.6}[grade]
         t.enhancement = "patchy" if u < patchy_p else "none"
-        t.calcification = float(rng.uniform(0.04, 0.1)) if rng.random() < 0.6 else 0.0
+        t.calcification = float(rng.uniform(0.04, 0.1)) if rng.random() < 0.45 else 0.0
         t.oedema_mm = float(rng.uniform(1, 6))
-        t.heterogeneity = 0.28
+        t.heterogeneity = float(rng.uniform(0.1, 0.3))
         t.mismatch = rng.random() < 0.08
     elif level1 == P.CIRCUMSCRIBED:
         t = TumourPhenotype(
