@@ -17,6 +17,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     validate.add_argument("cohort", metavar="COHORT", help="manifest.csv or cohort folder")
     validate.add_argument("-q", "--quiet", action="store_true", help="print problems only")
+    validate.add_argument(
+        "--deep",
+        action="store_true",
+        help="decompress every MRI file in full (slower; catches corruption inside "
+        "files of the right size)",
+    )
     validate.set_defaults(func=run_validate)
 
     info = subparsers.add_parser(
@@ -41,7 +47,7 @@ def run_validate(args: argparse.Namespace) -> int:
         if interactive and event.total:
             print(f"\rchecking {event.done}/{event.total} cases", end="", file=sys.stderr)
 
-    problems = validate(path=args.cohort, progress=show)
+    problems = validate(path=args.cohort, progress=show, deep=args.deep)
     if interactive:
         print("\r" + " " * 40 + "\r", end="", file=sys.stderr)
     for problem in problems:

@@ -134,12 +134,13 @@ def _canonical_grid(img) -> tuple[np.ndarray, tuple[int, int, int], np.ndarray]:
     return transform, new_shape, affine
 
 
-def _check_data_size(img, path: Path) -> None:
-    """Cheap integrity check: the file holds as many bytes as the header promises.
+def _check_data_size(img, path: Path, deep: bool = False) -> None:
+    """Integrity check: the file holds as many bytes as the header promises.
 
     For ``.nii`` the file size is compared; for ``.nii.gz`` the gzip trailer's ISIZE field
     (uncompressed size modulo 2**32) is, and only when it disagrees is the file decompressed
-    in full (multi-member gzip files legitimately disagree).
+    in full (multi-member gzip files legitimately disagree). With `deep`, a ``.nii.gz`` is
+    always decompressed in full (streamed), which also checks its CRC.
     """
     header = img.header
     offset = int(getattr(img.dataobj, "offset", header.get_data_offset()))
@@ -154,7 +155,7 @@ def _check_data_size(img, path: Path) -> None:
     with open(path, "rb") as fh:
         fh.seek(-4, os.SEEK_END)
         isize = struct.unpack("<I", fh.read(4))[0]
-    if isize == expected % 2**32:
+    if isize == expected % 2**32 and not deep:
         return
     total = 0
     try:
@@ -167,7 +168,7 @@ def _check_data_size(img, path: Path) -> None:
         raise InputError(path, f"truncated: {total} bytes of data, header promises {expected}")
 
 
-def read_header(path: str | Path, *, check_size: bool = True) -> NiftiHeader:
+def read_header(path: str | Path, *, check_size: bool = True, deep: bool = False) -> NiftiHeader:
     """Read a NIfTI header and report its grid in canonical RAS orientation.
 
     Parameters
@@ -176,6 +177,9 @@ def read_header(path: str | Path, *, check_size: bool = True) -> NiftiHeader:
     check_size : bool
         Also check that the file holds all the voxels the header promises (cheap; see
         :func:`_check_data_size`).
+    deep : bool
+        Decompress a ``.nii.gz`` in full (streamed, constant memory) to check its data
+        and CRC: catches corruption inside a file of the right size, at decompression cost.
 
     Raises
     ------
@@ -186,8 +190,8 @@ def read_header(path: str | Path, *, check_size: bool = True) -> NiftiHeader:
 
     path = Path(path)
     img = _open_image(path)
-    if check_size:
-        _check_data_size(img, path)
+    if check_size or deep:
+        _check_data_size(img, path, deep)
     _, shape, affine = _canonical_grid(img)
     zooms = np.sqrt((affine[:3, :3] ** 2).sum(axis=0))
     return NiftiHeader(

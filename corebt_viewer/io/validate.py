@@ -32,14 +32,20 @@ def _cohort_rows(path: Path) -> tuple[Path, list[ManifestRow], list[CohortProble
 
 
 def check_case(
-    case: Case, *, manifest: Path, row: int | None = None, atol: float = 1e-3
+    case: Case,
+    *,
+    manifest: Path,
+    row: int | None = None,
+    atol: float = 1e-3,
+    deep: bool = False,
 ) -> list[CohortProblem]:
     """Open every file of `case` and return its problems (empty when all is well).
 
     Checks that each NIfTI is readable and complete, that all sequences and the mask
     share one grid (the grid most of them share is the reference), that the mask's
     labels follow a BraTS convention, that each slide opens and decodes, and that the
-    report reads as text.
+    report reads as text. With `deep`, every compressed sequence is decompressed in
+    full (CRC checked) instead of only size-checked.
     """
     from corebt_viewer.io.nifti import grid_mismatch, read_header, read_label_values
     from corebt_viewer.io.reports import read_report
@@ -54,7 +60,7 @@ def check_case(
     grids = []
     for seq in case.sequences:
         try:
-            grids.append((seq.value, read_header(case.mri[seq]).grid))
+            grids.append((seq.value, read_header(case.mri[seq], deep=deep).grid))
         except InputError as exc:
             add(seq.value, exc.path or case.mri[seq], exc.problem)
     if case.segmentation is not None:
@@ -116,6 +122,7 @@ def validate_cohort(
     progress: ProgressCallback | None = None,
     workers: int | None = None,
     atol: float = 1e-3,
+    deep: bool = False,
 ) -> list[ManifestError]:
     """Check every row and every file of a cohort.
 
@@ -130,6 +137,10 @@ def validate_cohort(
         the GIL, so threads help.
     atol : float
         Tolerance (mm) when comparing affines.
+    deep : bool
+        Decompress every MRI sequence in full (slower; catches corruption inside files
+        whose size is right). By default sequences are checked from their headers and
+        sizes, and only the masks' voxels are read.
 
     Returns
     -------
@@ -151,7 +162,7 @@ def validate_cohort(
     workers = workers or min(4, os.cpu_count() or 1)
 
     def check(item: ManifestRow) -> list[CohortProblem]:
-        return check_case(item.case, manifest=manifest, row=item.row, atol=atol)
+        return check_case(item.case, manifest=manifest, row=item.row, atol=atol, deep=deep)
 
     found: list[CohortProblem] = list(problems)
     if workers > 1 and total > 1:

@@ -42,11 +42,16 @@ class CohortSummary:
     problems: list[ManifestError] = field(default_factory=list)
 
 
-def validate(*, path: str | Path, progress: ProgressCallback | None = None) -> list[ManifestError]:
-    """Check every row and every file of the cohort at `path`; returns the problems."""
+def validate(
+    *, path: str | Path, progress: ProgressCallback | None = None, deep: bool = False
+) -> list[ManifestError]:
+    """Check every row and every file of the cohort at `path`; returns the problems.
+
+    `deep` decompresses every MRI sequence in full instead of checking headers and sizes.
+    """
     from corebt_viewer.io.validate import validate_cohort
 
-    return validate_cohort(path, progress=progress)
+    return validate_cohort(path, progress=progress, deep=deep)
 
 
 def summarise(*, path: str | Path) -> CohortSummary:

@@ -47,6 +47,8 @@ def test_real_files_validate_and_summarise(tmp_path: Path, real_row, capsys):
     path = write_manifest(tmp_path, [real_row])
     assert main(["validate", str(path)]) == 0
     assert "OK" in capsys.readouterr().out
+    assert main(["validate", "--deep", "--quiet", str(path)]) == 0
+    assert capsys.readouterr().out == ""
     assert main(["info", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "cases: 1" in out and "slides in total" in out

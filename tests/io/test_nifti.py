@@ -321,3 +321,14 @@ def test_parallel_and_serial_study_loading_agree(real_mri_dir: Path):
         serial.volumes[Sequence.T2].data, parallel.volumes[Sequence.T2].data
     )
     np.testing.assert_array_equal(serial.segmentation.labels, parallel.segmentation.labels)
+
+
+def test_deep_check_finds_corruption_inside_a_file_of_the_right_size(tmp_path: Path, rng):
+    path = write_nifti(tmp_path / "c.nii.gz", rng.normal(size=(20, 20, 20)).astype(np.float32))
+    blob = bytearray(path.read_bytes())
+    middle = len(blob) // 2
+    blob[middle : middle + 64] = bytes(64)
+    path.write_bytes(bytes(blob))
+    assert read_header(path).shape == (20, 20, 20)  # the cheap check cannot see it
+    with pytest.raises(InputError, match="corrupt"):
+        read_header(path, deep=True)

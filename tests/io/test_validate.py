@@ -115,3 +115,17 @@ def test_empty_report_and_fileless_row(tmp_path: Path, content: str):
     assert [(p.patient_id, p.role) for p in problems] == [("A", "report"), ("B", None)]
     assert "report is empty" in problems[0].problem
     assert "no usable file" in problems[1].problem
+
+
+def test_deep_validation_decompresses_sequences(tmp_path: Path, rng):
+    row = good_case(tmp_path, "A")
+    flair = tmp_path / row["flair"]
+    data = rng.normal(size=(6, 6, 6)).astype(np.float32)
+    nib.save(nib.Nifti1Image(data, np.eye(4)), str(flair))
+    blob = bytearray(flair.read_bytes())
+    blob[len(blob) // 2 : len(blob) // 2 + 32] = bytes(32)
+    flair.write_bytes(bytes(blob))
+    path = manifest(tmp_path, [row])
+    assert validate_cohort(path) == []
+    (problem,) = validate_cohort(path, deep=True)
+    assert problem.role == "flair" and "corrupt" in problem.problem
