@@ -15,7 +15,8 @@ from corebt_viewer import __version__
 
 #: Modules under ``corebt_viewer.cli`` that define sub-commands, in help order.
 COMMAND_MODULES = (
-    "cmd_data",  # demo-data, validate, info
+    "cmd_demo",  # demo-data
+    "cmd_data",  # validate, info
     "cmd_embed",  # tiles, embed
     "cmd_fusion",  # train, evaluate, predict
     "cmd_review",  # review
