@@ -19,8 +19,10 @@ Steps (all seeded):
 from __future__ import annotations
 
 import copy
+import functools
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -128,6 +130,22 @@ def split_cases(
     )
 
 
+@contextmanager
+def single_threaded() -> Iterator[None]:
+    """Run torch and BLAS on one thread: the model is tiny, and on a busy machine extra
+    threads spin-wait (measured: 2 threads made training 7x slower than 1 under load)."""
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with threadpool_limits(1):
+            yield
+    finally:
+        torch.set_num_threads(before)
+
+
 # ------------------------------------------------------------------------ probes
 def fit_probe(
     x: np.ndarray,
@@ -194,6 +212,16 @@ def _macro_f1(logits: np.ndarray, y: np.ndarray, n_classes: int) -> float:
     return classification_metrics(y, logits.argmax(1), n_classes)["f1_macro"] if y.size else 0.0
 
 
+def _one_thread(function):
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        with single_threaded():
+            return function(*args, **kwargs)
+
+    return wrapper
+
+
+@_one_thread
 def train_fusion(
     embeddings: Mapping[str, CaseEmbedding],
     targets: Mapping[str, int],
