@@ -7,7 +7,6 @@ from qtpy.QtGui import QColor
 from qtpy.QtWidgets import (
     QAbstractItemView,
     QComboBox,
-    QHBoxLayout,
     QHeaderView,
     QLabel,
     QLineEdit,
@@ -82,6 +81,10 @@ class CaseRow:
             return f"MRI sequences: {present}\nmissing: {missing}\ntumour mask: {mask}"
         if column == 2:
             return "\n".join(p.name for p in case.slides) or "no slide"
+        if column == 4:
+            return self.truth or "unlabelled"
+        if column == 5 and self.predicted:
+            return f"{self.predicted} (p = {self.confidence:.2f})"
         return self.cell(column)
 
 
@@ -153,7 +156,7 @@ class CaseFilter(QSortFilterProxyModel):
             return False
         if not self.text:
             return True
-        haystack = " ".join(row.cell(c) for c in (0, 4, 5, 6)).lower()
+        haystack = " ".join([row.cell(0), row.truth, row.predicted, row.review]).lower()
         return self.text in haystack
 
 
@@ -195,13 +198,10 @@ class CaseList(QWidget):
         self.table.selectionModel().currentRowChanged.connect(self._on_current)
         self.summary = QLabel("")
         self.summary.setStyleSheet("color: #9a9a9a;")
-        top = QHBoxLayout()
-        top.setContentsMargins(0, 0, 0, 0)
-        top.addWidget(self.search, 2)
-        top.addWidget(self.filter_combo, 1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
-        layout.addLayout(top)
+        layout.addWidget(self.search)
+        layout.addWidget(self.filter_combo)
         layout.addWidget(self.table, 1)
         layout.addWidget(self.summary)
         self._current = ""

@@ -238,9 +238,24 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------ cohort
     def open_cohort(
-        self, cohort: Cohort, *, model_dir: Path | None = None, case_id: str | None = None
+        self,
+        cohort: Cohort,
+        *,
+        model_dir: Path | None = None,
+        case_id: str | None = None,
+        embeddings: dict | None = None,
     ) -> None:
-        """Show `cohort`; load its model and cached embeddings in the background."""
+        """Show `cohort`; load its model and cached embeddings in the background.
+
+        Parameters
+        ----------
+        model_dir : Path, optional
+            Fusion model folder (default ``<root>/.corebt/models/level1``).
+        case_id : str, optional
+            Case to open first (default: the first).
+        embeddings : dict of str -> CaseEmbedding, optional
+            Use these instead of the cohort's embedding cache.
+        """
         self.cohort = cohort
         self.predictor = None
         self.embeddings = {}
@@ -253,7 +268,7 @@ class MainWindow(QMainWindow):
         first = case_id if case_id in cohort.ids else (cohort.ids[0] if cohort.ids else None)
         if case_id and case_id not in cohort.ids:
             self.statusBar().showMessage(f"No case {case_id!r} in this cohort", 8000)
-        self._load_model()
+        self._load_model(embeddings)
         if first:
             self.case_list.select(first)
 
@@ -289,7 +304,7 @@ class MainWindow(QMainWindow):
         except Exception as exc:  # noqa: BLE001 - the list works without it
             log.warning("review database: %s", exc)
 
-    def _load_model(self) -> None:
+    def _load_model(self, given_embeddings: dict | None = None) -> None:
         cohort, model_dir = self.cohort, self.model_dir
 
         def task(progress, cancelled):
@@ -305,7 +320,10 @@ class MainWindow(QMainWindow):
             report(progress, 1, 3, "loading the model", "model")
             predictor = load_model(model_dir)
             report(progress, 2, 3, "loading cached embeddings", "model")
-            embeddings = load_cohort_embeddings(cohort=cohort)
+            if given_embeddings is not None:
+                embeddings = dict(given_embeddings)
+            else:
+                embeddings = load_cohort_embeddings(cohort=cohort)
             predictions = {}
             ready = [embeddings[pid] for pid in cohort.ids if pid in embeddings]
             for emb in ready:

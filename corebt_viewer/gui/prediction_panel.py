@@ -41,6 +41,26 @@ def short_class(name: str, width: int = 24) -> str:
     return name if len(name) <= width else name[: width - 1] + "…"
 
 
+def abbreviate_class(name: str) -> str:
+    """Compact class name for narrow columns (``"GBM / IDH-wt HGG"`` -> ``"GBM"``)."""
+    head = name.split(" / ")[0].strip()
+    replacements = {
+        "IDH-mutant Astrocytoma": "IDH-mut astro",
+        "Oligodendroglioma": "Oligodendro",
+        "Other glioma": "Other",
+        "Circumscribed Astrocytic Glioma": "Circumscribed",
+        "Glioneuronal": "Glioneuronal",
+        "Pediatric Diffuse Astrocytoma": "Ped. diffuse",
+    }
+    return replacements.get(head, short_class(head, 16))
+
+
+def subset_short(modalities) -> str:
+    names = {Modality.MRI: "MRI", Modality.WSI: "Path", Modality.REPORT: "Rep"}
+    parts = [names[m] for m in ALL_MODALITIES if m in modalities]
+    return "+".join(parts) if parts else "none"
+
+
 class PredictionPanel(QWidget):
     """Class probabilities, weights ``w_i``, each term's contribution and the ablation table.
 
@@ -61,7 +81,7 @@ class PredictionPanel(QWidget):
         self.available: frozenset[Modality] = frozenset()
         self.headline = QLabel("No prediction")
         self.headline.setWordWrap(True)
-        self.headline.setStyleSheet("font-size: 15px; font-weight: bold;")
+        self.headline.setStyleSheet("font-size: 14px; font-weight: bold; color: #f0c060;")
         self.subline = QLabel("")
         self.subline.setWordWrap(True)
         self.subline.setStyleSheet("color: #a8a8a8;")
@@ -78,7 +98,7 @@ class PredictionPanel(QWidget):
         row.addStretch(1)
 
         self.figure = Figure(figsize=(4.2, 3.6), dpi=90, facecolor=BACKGROUND)
-        self.figure.subplots_adjust(left=0.42, right=0.96, top=0.93, bottom=0.08, hspace=0.75)
+        self.figure.subplots_adjust(left=0.04, right=0.97, top=0.94, bottom=0.07, hspace=0.75)
         self.ax_probs = self.figure.add_subplot(3, 1, (1, 2))
         self.ax_terms = self.figure.add_subplot(3, 1, 3)
         self.canvas = FigureCanvasQTAgg(self.figure)
@@ -187,14 +207,15 @@ class PredictionPanel(QWidget):
         probs = [float(p) for p in prediction.probabilities]
         colours = [ACCENT if c == prediction.predicted else BAR for c in classes]
         y = list(range(len(classes)))[::-1]
-        self.probability_bars = ax.barh(y, probs, color=colours, height=0.65)
-        ax.set_yticks(
-            y, [short_class(c) + ("  (true)" if c == true_label else "") for c in classes]
-        )
+        self.probability_bars = ax.barh(y, probs, color=colours, height=0.42)
+        for yi, name, p in zip(y, classes, probs, strict=True):
+            mark = "  (true class)" if name == true_label else ""
+            ax.text(0, yi + 0.28, name + mark, va="bottom", ha="left", fontsize=8, color=FOREGROUND)
+            ax.text(min(p + 0.015, 0.9), yi, f"{p:.2f}", va="center", fontsize=8, color=FOREGROUND)
+        ax.set_yticks([])
+        ax.set_ylim(-0.5, len(classes) - 0.2)
         ax.set_xlim(0, 1)
         ax.set_title("Class probability", fontsize=9, loc="left")
-        for yi, p in zip(y, probs, strict=True):
-            ax.text(min(p + 0.02, 0.86), yi, f"{p:.2f}", va="center", fontsize=8, color=FOREGROUND)
 
     def _draw_terms(self, prediction) -> None:
         ax = self.ax_terms
@@ -204,49 +225,57 @@ class PredictionPanel(QWidget):
         k = list(prediction.classes).index(prediction.predicted)
         labels, values, colours = [], [], []
         for modality in ALL_MODALITIES:
-            term = modality.value
             if modality in prediction.weights:
                 w = float(prediction.weights[modality])
-                contribution = prediction.contributions.get(term)
+                contribution = prediction.contributions.get(modality.value)
                 c = float(contribution[k]) if contribution is not None else 0.0
                 used = modality in prediction.used
                 labels.append(
-                    f"{MODALITY_TITLES[modality]}  w={w:.2f}" + ("" if used else " (off)")
+                    f"{MODALITY_TITLES[modality]}  w={w:.2f}" + ("" if used else "  (off)")
                 )
                 values.append(c)
                 colours.append("#d9534f" if c >= 0 else "#4a7fd6")
         if "residual" in prediction.contributions:
-            labels.append(TERM_TITLES["residual"])
+            labels.append(f"Residual  gate={float(prediction.gate):.2f}")
             values.append(float(prediction.contributions["residual"][k]))
             colours.append("#888888")
         y = list(range(len(labels)))[::-1]
-        self.term_bars = ax.barh(y, values, color=colours, height=0.6)
-        ax.set_yticks(y, labels)
+        self.term_bars = ax.barh(y, values, color=colours, height=0.55)
+        bound = max((abs(v) for v in values), default=1.0) or 1.0
+        ax.set_xlim(-2.9 * bound, 1.6 * bound)
+        for yi, text, v in zip(y, labels, values, strict=True):
+            ax.text(-2.85 * bound, yi, text, va="center", ha="left", fontsize=8, color=FOREGROUND)
+            ax.text(
+                max(v, 0) + 0.05 * bound, yi, f"{v:+.2f}", va="center", fontsize=7, color=FOREGROUND
+            )
+        ax.set_yticks([])
+        ax.set_xticks([])
+        ax.spines["bottom"].set_visible(False)
         ax.axvline(0, color="#777777", linewidth=0.8)
         ax.set_title(
-            f"Contribution to '{short_class(prediction.predicted, 20)}' (logit)",
+            f"Weight w_i · logit contribution to {abbreviate_class(prediction.predicted)}",
             fontsize=9,
             loc="left",
         )
-        if values:
-            bound = max(abs(v) for v in values) or 1.0
-            ax.set_xlim(-1.15 * bound, 1.15 * bound)
 
     def _fill_ablation(self, prediction) -> None:
-        classes = list(prediction.classes)
-        headers = ["Modalities", "Prediction", *[short_class(c, 14) for c in classes]]
+        headers = ["Modalities", "Prediction", "p"]
         table = self.ablation
         table.setColumnCount(len(headers))
         table.setHorizontalHeaderLabels(headers)
         rows = list(prediction.ablation)
         table.setRowCount(len(rows))
         current = frozenset(prediction.used)
+        classes = list(prediction.classes)
         for r, row in enumerate(rows):
-            cells = [subset_title(row.modalities), str(row.predicted)]
-            cells += [f"{float(p):.2f}" for p in row.probabilities]
+            probs = [float(p) for p in row.probabilities]
+            p_pred = probs[classes.index(row.predicted)]
+            cells = [subset_short(row.modalities), abbreviate_class(row.predicted), f"{p_pred:.2f}"]
+            tip = "\n".join(f"{c}: {p:.3f}" for c, p in zip(classes, probs, strict=True))
             for c, text in enumerate(cells):
                 item = QTableWidgetItem(text)
-                if c >= 2:
+                item.setToolTip(f"{subset_title(row.modalities)}\n{tip}")
+                if c == 2:
                     item.setTextAlignment(
                         Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
                     )
@@ -257,5 +286,7 @@ class PredictionPanel(QWidget):
                     item.setFont(font)
                 table.setItem(r, c, item)
         header = table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setStretchLastSection(True)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
+        table.verticalHeader().setDefaultSectionSize(20)

@@ -75,7 +75,10 @@ class SlideCanvas(QWidget):
         bar.setContentsMargins(4, 2, 4, 2)
         bar.addWidget(QLabel("<b>Pathology</b>"))
         self.chooser = QComboBox()
-        self.chooser.setMinimumContentsLength(18)
+        self.chooser.setMinimumContentsLength(14)
+        self.chooser.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
         self.chooser.setToolTip("Slide of this case (PgUp / PgDn)")
         self.chooser.currentIndexChanged.connect(self._on_choose)
         bar.addWidget(self.chooser)
@@ -83,10 +86,10 @@ class SlideCanvas(QWidget):
         self.info.setStyleSheet("color: #9a9a9a;")
         bar.addWidget(self.info)
         bar.addStretch(1)
-        self.grid_check = QCheckBox("Tissue tiles")
+        self.grid_check = QCheckBox("Tiles")
         self.grid_check.setToolTip("Outline the tissue tiles the model read (G)")
         self.grid_check.toggled.connect(self._apply_overlays)
-        self.heat_check = QCheckBox("Contribution")
+        self.heat_check = QCheckBox("Heat map")
         self.heat_check.setToolTip(
             "Per-tile contribution to the predicted class: red for, blue against (H)"
         )
@@ -174,7 +177,11 @@ class SlideCanvas(QWidget):
         self.viewer.reset_view()
         w, h = reader.dimensions
         mpp = f"{reader.mpp:.3f} µm/px" if reader.mpp else "pixel size unknown"
-        self.info.setText(f"{w:,} × {h:,} px · {reader.level_count} levels · {mpp}")
+        self.info.setText(mpp)
+        self.info.setToolTip(
+            f"{self.paths[index].name}\n{w:,} × {h:,} px at level 0 · {reader.level_count} levels · "
+            f"{mpp} ({reader.mpp_source}) · {reader.vendor}"
+        )
         self.slide_shown.emit(self.paths[index].name)
 
     def _on_failed(self, generation: int, path: Path, message: str) -> None:

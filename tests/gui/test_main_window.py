@@ -1,0 +1,177 @@
+"""The viewer on a generated demo cohort: cases, canvases, prediction panel, screenshot."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from corebt_viewer.core.modalities import ALL_MODALITIES, Modality
+from tests.gui.conftest import settle, wait_until
+
+pytestmark = pytest.mark.gui
+
+
+def open_and_wait(window, patient_id: str) -> None:
+    window.open_case(patient_id)
+    wait_until(lambda: window.is_case_ready() and window.case.patient_id == patient_id)
+    window.mri.steps.flush()
+
+
+def grab_array(widget) -> np.ndarray:
+    image = widget.grab().toImage().convertToFormat(widget.grab().toImage().Format.Format_RGB888)
+    width, height = image.width(), image.height()
+    buffer = np.frombuffer(image.constBits(), np.uint8, count=image.sizeInBytes())
+    return buffer.reshape(height, image.bytesPerLine())[:, : width * 3].reshape(height, width, 3)
+
+
+def panel_matches(panel, expected) -> None:
+    """The panel shows exactly `expected` (a CasePrediction)."""
+    shown = panel.prediction
+    assert shown.used == expected.used
+    assert shown.predicted == expected.predicted
+    np.testing.assert_allclose(shown.probabilities, expected.probabilities)
+    widths = [bar.get_width() for bar in panel.probability_bars]
+    np.testing.assert_allclose(widths, expected.probabilities)
+    assert panel.headline.text().startswith(expected.predicted)
+    rows = panel.ablation.rowCount()
+    assert rows == len(expected.ablation)
+    classes = list(expected.classes)
+    for r, row in enumerate(expected.ablation):
+        p = float(row.probabilities[classes.index(row.predicted)])
+        assert panel.ablation.item(r, 2).text() == f"{p:.2f}"
+    k = classes.index(expected.predicted)
+    terms = [
+        float(expected.contributions[m.value][k]) for m in ALL_MODALITIES if m in expected.weights
+    ]
+    if "residual" in expected.contributions:
+        terms.append(float(expected.contributions["residual"][k]))
+    np.testing.assert_allclose([bar.get_width() for bar in panel.term_bars], terms)
+
+
+def test_window_shows_case_on_both_canvases(window, demo_cohort, tmp_path):
+    case = next(c for c in demo_cohort if c.slides and c.report is not None)
+    open_and_wait(window, case.patient_id)
+    wait_until(lambda: window.slides.slide_layer is not None)
+    settle(1.0)
+    assert window.mri.stack.currentWidget() is window.mri.qt_viewer
+    visible = [layer for layer in window.mri.viewer.layers if layer.visible]
+    assert window.mri.image_layers[window.mri.sequence] in visible
+    assert window.mri.labels_layer.visible and window.mri.has_mask
+    assert window.report.text.toPlainText().strip()
+    assert window.slides.slide_layer.multiscale
+    path = window.save_screenshot(tmp_path / "shot.png")
+    assert path.stat().st_size > 10_000
+    whole = grab_array(window)
+    assert whole.std() > 10, "the window screenshot is blank"
+    for canvas in (window.mri.qt_viewer.canvas.native, window.slides.qt_viewer.canvas.native):
+        pixels = grab_array(canvas)
+        assert pixels.std() > 5, "a canvas rendered blank"
+
+
+def test_switching_cases_and_toggling_modalities_matches_fusion_service(
+    window, demo_cohort, demo_model
+):
+    from corebt_viewer.services.fusion import load_model
+
+    model_dir, embeddings = demo_model
+    predictor = load_model(model_dir)
+    for case in demo_cohort:
+        open_and_wait(window, case.patient_id)
+        available = case.modalities & frozenset(predictor.modalities)
+        panel = window.prediction
+        for modality in ALL_MODALITIES:
+            assert panel.checks[modality].isEnabled() == (modality in available)
+        panel_matches(panel, predictor.predict(embeddings[case.patient_id]))
+        if len(available) < 2:
+            continue
+        for modality in sorted(available, key=lambda m: m.value):
+            panel.checks[modality].setChecked(False)
+            expected = predictor.predict(embeddings[case.patient_id], without=frozenset({modality}))
+            assert modality not in expected.used
+            panel_matches(panel, expected)
+            panel.checks[modality].setChecked(True)
+        panel_matches(panel, predictor.predict(embeddings[case.patient_id]))
+
+
+def test_missing_sequences_and_modalities_are_shown_as_missing(window, demo_cohort):
+    case = next(c for c in demo_cohort if c.missing_sequences and c.mri)
+    open_and_wait(window, case.patient_id)
+    missing = case.missing_sequences[0]
+    window.mri.set_sequence(missing)
+    assert "not acquired" in window.mri.viewer.canvas.overlays.text.text
+    assert window.mri.image_layers[missing].metadata.get("missing") is True
+    assert "✕" in window.mri.sequence_buttons[missing].text()
+    if not case.slides:
+        assert window.slides.stack.currentWidget() is window.slides.message
+        assert not window.prediction.checks[Modality.WSI].isEnabled()
+
+
+def test_case_list_filters_and_steps(window, demo_cohort):
+    cases = window.case_list
+    first = demo_cohort.ids[0]
+    cases.select(first)
+    wait_until(window.is_case_ready)
+    window.actions["next_case"].trigger()
+    assert window.case.patient_id == demo_cohort.ids[1]
+    window.actions["previous_case"].trigger()
+    assert window.case.patient_id == first
+    cases.filter_combo.setCurrentText("Has slides")
+    assert cases.proxy.rowCount() == sum(1 for c in demo_cohort if c.slides)
+    cases.filter_combo.setCurrentText("All cases")
+    cases.search.setText(demo_cohort.ids[-1])
+    assert cases.proxy.rowCount() == 1
+    cases.search.clear()
+    wait_until(window.is_case_ready)
+
+
+def test_mri_views_mosaic_and_mask_controls(window, demo_cohort):
+    case = next(c for c in demo_cohort if c.has_complete_mri and c.segmentation is not None)
+    open_and_wait(window, case.patient_id)
+    canvas = window.mri
+    canvas.set_view("coronal")
+    assert canvas.viewer.dims.order[-2:] == (2, 0)
+    canvas.set_view("3d")
+    assert canvas.viewer.dims.ndisplay == 3
+    canvas.set_view("axial")
+    canvas.set_mosaic(True)
+    assert canvas.viewer.grid.enabled and canvas.viewer.grid.stride == 2
+    assert all(layer.visible for layer in canvas.mirror_layers)
+    assert all(m.data is canvas.labels_layer.data for m in canvas.mirror_layers)
+    canvas.set_sequence(case.sequences[0])
+    assert not canvas.viewer.grid.enabled
+    canvas.outline_check.setChecked(True)
+    assert canvas.labels_layer.contour > 0
+    canvas.outline_check.setChecked(False)
+    canvas.opacity_slider.setValue(30)
+    assert canvas.labels_layer.opacity == pytest.approx(0.3)
+    # the slice opens at the tumour centre
+    centre = case_centre = canvas.labels_layer.data.nonzero()
+    assert centre[0].size
+    z_world = canvas.viewer.dims.point[2]
+    z_voxel = (z_world - canvas.labels_layer.translate[2]) / canvas.labels_layer.scale[2]
+    assert abs(z_voxel - case_centre[2].mean()) <= 1.0
+
+
+def test_undo_history_does_not_leak_between_cases(window, demo_cohort):
+    with_mask = [c for c in demo_cohort if c.segmentation is not None]
+    open_and_wait(window, with_mask[0].patient_id)
+    layer = window.mri.labels_layer
+    layer.paint((10, 10, 10), 2)
+    assert layer._undo_history
+    open_and_wait(window, with_mask[-1].patient_id)
+    assert window.mri.labels_layer is layer
+    assert not layer._undo_history and not layer._redo_history
+    before = layer.data.copy()
+    layer.undo()
+    np.testing.assert_array_equal(layer.data, before)
+
+
+def test_report_find(window, demo_cohort):
+    case = next(c for c in demo_cohort if c.report is not None)
+    open_and_wait(window, case.patient_id)
+    word = window.report.text.toPlainText().split()[3]
+    window.report.find_edit.setText(word)
+    assert window.report.matches() >= 1
+    assert window.report.find_next()
+    assert window.report.text.isReadOnly()
+    window.report.find_edit.clear()
