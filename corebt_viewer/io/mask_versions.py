@@ -332,21 +332,32 @@ class MaskVersion:
         return "original" if self.is_original else f"v{self.number:03d}"
 
 
-def version_path(original: str | Path, number: int) -> Path:
-    """Path of version `number` of `original` (``<stem>.v001.nii.gz``)."""
+def _folder(original: Path, directory: str | Path | None) -> Path:
+    return Path(directory) if directory is not None else original.parent
+
+
+def version_path(original: str | Path, number: int, *, directory: str | Path | None = None) -> Path:
+    """Path of version `number` of `original` (``<stem>.v001.nii.gz``).
+
+    Versions live beside the original unless `directory` names another folder (for
+    originals in read-only places); pass the same `directory` to every function here.
+    """
     original = Path(original)
     stem, ext = split_nifti_name(original)
-    return original.with_name(f"{stem}.v{number:03d}{ext}")
+    return _folder(original, directory) / f"{stem}.v{number:03d}{ext}"
 
 
-def list_versions(original: str | Path) -> list[MaskVersion]:
+def list_versions(
+    original: str | Path, *, directory: str | Path | None = None
+) -> list[MaskVersion]:
     """The original (if it exists) and every saved version, oldest first."""
     original = Path(original)
     stem, ext = split_nifti_name(original)
     pattern = re.compile(_VERSION_RE.format(stem=re.escape(stem), ext=re.escape(ext)))
     found = []
-    if original.parent.is_dir():
-        for entry in original.parent.iterdir():
+    folder = _folder(original, directory)
+    if folder.is_dir():
+        for entry in folder.iterdir():
             match = pattern.match(entry.name)
             if match and entry.is_file():
                 found.append(MaskVersion(int(match.group(1)), entry))
@@ -355,16 +366,16 @@ def list_versions(original: str | Path) -> list[MaskVersion]:
     return head + found
 
 
-def _current_pointer(original: Path) -> Path:
+def _current_pointer(original: Path, directory: str | Path | None) -> Path:
     stem, _ = split_nifti_name(original)
-    return original.with_name(f"{stem}.current.json")
+    return _folder(original, directory) / f"{stem}.current.json"
 
 
-def current_version(original: str | Path) -> MaskVersion:
+def current_version(original: str | Path, *, directory: str | Path | None = None) -> MaskVersion:
     """The version the case uses now: the one last made current, else the original."""
     original = Path(original)
-    pointer = _current_pointer(original)
-    versions = list_versions(original)
+    pointer = _current_pointer(original, directory)
+    versions = list_versions(original, directory=directory)
     try:
         name = json.loads(pointer.read_text(encoding="utf-8")).get("current")
     except (OSError, ValueError, AttributeError):
@@ -376,7 +387,10 @@ def current_version(original: str | Path) -> MaskVersion:
 
 
 def set_current_version(
-    original: str | Path, version: str | Path | MaskVersion | None
+    original: str | Path,
+    version: str | Path | MaskVersion | None,
+    *,
+    directory: str | Path | None = None,
 ) -> MaskVersion:
     """Record `version` (a file of this mask, or None for the original) as current.
 
@@ -389,7 +403,7 @@ def set_current_version(
     if version is None or Path(version).name == original.name:
         chosen = MaskVersion(0, original)
     else:
-        by_name = {v.path.name: v for v in list_versions(original)}
+        by_name = {v.path.name: v for v in list_versions(original, directory=directory)}
         if Path(version).name not in by_name:
             raise InputError(version, f"not a saved version of {original.name}")
         chosen = by_name[Path(version).name]
@@ -397,7 +411,7 @@ def set_current_version(
         "current": None if chosen.is_original else chosen.path.name,
         "updated_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
-    atomic_write_bytes(_current_pointer(original), json.dumps(record, indent=1).encode())
+    atomic_write_bytes(_current_pointer(original, directory), json.dumps(record, indent=1).encode())
     return chosen
 
 
@@ -417,6 +431,7 @@ def save_version(
     reference: str | Path | None = None,
     convention: LabelConvention | None = None,
     make_current: bool = True,
+    directory: str | Path | None = None,
 ) -> SavedVersion:
     """Write canonical `labels` as the next version of `original`, atomically.
 
@@ -433,6 +448,8 @@ def save_version(
         Default: the original's (BraTS 2021 for a new mask).
     make_current : bool
         Record the new version as the current one.
+    directory : path-like, optional
+        Folder of the versions (default: the original's folder).
 
     Returns
     -------
@@ -458,11 +475,13 @@ def save_version(
         mode = os.stat(reference).st_mode & 0o777 | 0o600
     except OSError:
         mode = 0o644
-    remove_stale_temporaries(original.parent)
-    existing = list_versions(original)
+    folder = _folder(original, directory)
+    folder.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(folder)
+    existing = list_versions(original, directory=directory)
     number = max((v.number for v in existing), default=0) + 1
     while True:
-        target = version_path(original, number)
+        target = version_path(original, number, directory=directory)
         try:
             atomic_write_bytes(target, data, overwrite=False, mode=mode)
             break
@@ -470,7 +489,7 @@ def save_version(
             number += 1
     version = MaskVersion(number, target)
     if make_current:
-        set_current_version(original, version)
+        set_current_version(original, version, directory=directory)
     return SavedVersion(version, hashlib.sha256(data).hexdigest(), len(data))
 
 
