@@ -1,0 +1,74 @@
+"""Core objects -> napari layer data (no display needed)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from corebt_viewer.core.modalities import Sequence
+from corebt_viewer.core.segmentation import LabelConvention, Segmentation
+from corebt_viewer.core.volume import Volume
+from corebt_viewer.gui import layers as L
+
+
+def make_volume(rng, shape=(20, 24, 16), sequence=Sequence.T1C):
+    data = np.zeros(shape, np.float32)
+    data[4:16, 4:20, 3:13] = rng.normal(100, 10, (12, 16, 10))
+    data[10, 10, 8] = 10_000  # one outlier the window must ignore
+    affine = np.diag([1.0, 1.0, 2.0, 1.0])
+    affine[:3, 3] = (-10, -12, -16)
+    return Volume(data, affine, (1.0, 1.0, 2.0), sequence)
+
+
+def test_volume_layer_in_mm_with_brain_window(rng):
+    volume = make_volume(rng)
+    data, kwargs = L.volume_layer(volume)
+    assert data is volume.data
+    assert kwargs["scale"] == (1.0, 1.0, 2.0) and kwargs["translate"] == (-10.0, -12.0, -16.0)
+    lo, hi = kwargs["contrast_limits"]
+    assert 50 < lo < 100 < hi < 200  # percentiles inside the brain, outlier and zeros ignored
+    assert kwargs["name"] == "T1c"
+
+
+def test_segmentation_layer_colours_and_tumour_centre(rng):
+    volume = make_volume(rng)
+    labels = np.zeros(volume.shape, np.uint8)
+    labels[5:10, 6:11, 2:7] = 3
+    seg = Segmentation(labels, LabelConvention.BRATS_2021, (1.0, 1.0, 2.0), volume.affine)
+    data, kwargs = L.segmentation_layer(seg)
+    assert data is labels
+    colours = kwargs["colormap"]
+    assert colours[0][3] == 0 and colours[3][:3] == pytest.approx((1.0, 0.85, 0.05))
+    centre = L.tumour_centre(seg, volume)
+    assert centre == pytest.approx((-10 + 7, -12 + 8, -16 + 2 * 4))
+    empty = Segmentation(
+        np.zeros_like(labels), LabelConvention.BRATS_2021, (1.0, 1.0, 2.0), volume.affine
+    )
+    assert L.tumour_centre(empty, volume) == pytest.approx((0.0, 0.0, 0.0))
+
+
+def test_tile_map_and_heatmap():
+    coords = np.array([[512, 256], [768, 256], [512, 512]])
+    values = np.array([1.0, -0.5, 0.25])
+    tmap = L.tile_map(coords, values)
+    assert tmap.tile_size == 256 and tmap.origin == (512, 256)
+    assert tmap.values.shape == (2, 2)
+    assert tmap.values[0, 0] == 1.0 and tmap.values[0, 1] == -0.5 and np.isnan(tmap.values[1, 1])
+    rgba, kwargs = L.heatmap_layer(tmap, mpp=0.5)
+    assert rgba.shape == (2, 2, 4) and rgba[1, 1, 3] == 0  # no tile: transparent
+    assert rgba[0, 0, 0] > rgba[0, 0, 2] and rgba[0, 1, 2] > rgba[0, 1, 0]  # red for, blue against
+    assert rgba[0, 0, 3] > rgba[1, 0, 3]  # stronger where |value| is larger
+    assert kwargs["scale"] == (128.0, 128.0)  # 256 px at 0.5 um/px
+    assert kwargs["translate"] == (256 * 0.5 + 64, 512 * 0.5 + 64)
+
+
+def test_replace_labels_data_resets_undo_history():
+    from napari.layers import Labels
+
+    layer = Labels(np.zeros((4, 5, 6), np.uint8))
+    layer.paint((1, 1, 1), 2)
+    assert layer._undo_history
+    new = np.ones((6, 5, 4), np.uint8)
+    L.replace_labels_data(layer, new, {"scale": (1.0, 2.0, 3.0)})
+    assert layer.data is new and tuple(layer.scale) == (1.0, 2.0, 3.0)
+    assert not layer._undo_history
