@@ -192,39 +192,68 @@ def _matches_one(labels: np.ndarray, masks) -> bool:
     return any(np.array_equal(labels, m) for m in masks)
 
 
+def _temporaries(folder: Path) -> list[Path]:
+    return [p for p in folder.iterdir() if p.name.startswith(".") and p.name.endswith(".tmp")]
+
+
+def _kill(proc: subprocess.Popen, folder: Path, *, delay: float | None) -> bool:
+    """SIGKILL the writer after `delay` s, or (None) the moment a temporary file appears.
+
+    Returns True when the kill landed mid-write (the temporary file is left behind).
+    """
+    if delay is not None:
+        time.sleep(delay)
+    else:
+        deadline = time.monotonic() + 30
+        while not _temporaries(folder) and time.monotonic() < deadline:
+            pass
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=10)
+    assert proc.returncode == -signal.SIGKILL
+    left = _temporaries(folder)
+    for tmp in left:
+        tmp.unlink()
+    return bool(left)
+
+
 def _kill_during_saves(real_seg: Path, kills: int, seed: int) -> None:
+    folder = real_seg.parent
     original_sha = sha(real_seg)
     original_affine = nib.load(real_seg).affine.copy()
     masks = _expected_masks(nib.load(real_seg).shape)
     dest = real_seg.with_name("TCGA-DU-7294_seg_fusion_mav.v001.nii.gz")
-    delays = np.random.default_rng(seed).uniform(0.05, 1.2, size=kills)
+    delays = [None, *np.random.default_rng(seed).uniform(0.05, 1.2, size=kills - 1)]
+    mid_write = 0
     for delay in delays:
         proc = _start_writer("overwrite", real_seg, dest)
-        time.sleep(delay)
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=10)
-        assert proc.returncode == -signal.SIGKILL
+        mid_write += _kill(proc, folder, delay=delay)
         img = nib.load(dest)  # loads whole
         np.testing.assert_array_equal(img.affine, original_affine)
         assert _matches_one(mv.read_mask(dest).labels, masks)
+    assert mid_write >= 1, "no kill landed while a file was being written"
 
-    # Numbered versions: kill a save loop; every version that exists is complete.
+    # Numbered versions: kill a save loop mid-write; every version that exists is complete.
     proc = _start_writer("versions", real_seg, dest)
-    time.sleep(0.6)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait(timeout=10)
+    _kill(proc, folder, delay=None)
     versions = mv.list_versions(real_seg)
     assert len(versions) >= 2
     for version in versions[1:]:
         assert _matches_one(mv.read_mask(version.path).labels, masks)
     assert sha(real_seg) == original_sha
     np.testing.assert_array_equal(nib.load(real_seg).affine, original_affine)
-    # Stale temporaries, if the kill hit a write, are hidden and never listed as versions.
-    assert all(not v.path.name.startswith(".") for v in versions)
+
+
+def test_stale_temporaries_are_hidden_and_cleaned(real_seg: Path):
+    stale = real_seg.with_name(f".{real_seg.name}.abc123.tmp")
+    stale.write_bytes(b"half a file")
+    assert all(v.path != stale for v in mv.list_versions(real_seg))
+    assert mv.remove_stale_temporaries(real_seg.parent, older_than_s=3600) == []
+    assert mv.remove_stale_temporaries(real_seg.parent, older_than_s=-1) == [stale]
 
 
 def test_sigkill_during_save_leaves_old_or_new_file_whole(real_seg: Path):
-    """A real SIGKILL at random moments of a loop of large saves never leaves a broken file."""
+    """A real SIGKILL while a large mask is being written (the temporary file exists) and
+    at a random moment: the destination is always the old or the new file, whole."""
     _kill_during_saves(real_seg, kills=2, seed=7)
 
 
