@@ -102,13 +102,13 @@ def template_fractions() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     zc = np.where(z >= 8, (z - 8) / 56.0, (z - 8) / 42.0)
     e = np.sqrt((x / 66.0) ** 2 + (y / 82.0) ** 2 + zc**2)
     depth = (1.0 - e) * 60.0
-    fold = _smooth_noise(rng, GRID, 7.0)
+    fold = _smooth_noise(rng, GRID, 6.0)
     cerebrum = _soft(depth)
     # Interhemispheric fissure (upper part) and sulci: CSF invaginations lined by cortex.
     fissure = _soft(1.4 - np.abs(x)) * _soft(z + 2.0) * _soft(depth + 2.0)
-    sulcus = _soft((0.09 - np.abs(fold)) * 25.0) * _soft(16.0 - depth) * cerebrum
+    sulcus = _soft((0.05 - np.abs(fold)) * 30.0) * _soft(16.0 - depth) * cerebrum
     cortex = np.maximum(
-        _soft(3.0 - depth), _soft((0.30 - np.abs(fold)) * 25.0) * _soft(19.0 - depth)
+        _soft(3.0 - depth), _soft((0.2 - np.abs(fold)) * 25.0) * _soft(19.0 - depth)
     )
     cortex = np.maximum(cortex, _soft(4.5 - np.abs(x)) * _soft(z + 2.0))
     # Deep grey nuclei: thalami, caudate/putamen.

@@ -163,58 +163,53 @@ def _molecular(plan: P.PatientPlan, rng: np.random.Generator) -> list[str]:
     return lines
 
 
-def _microscopic(plan: P.PatientPlan, rng: np.random.Generator) -> str:
-    cls, grade = plan.level1, plan.who_grade
+def _microscopic(plan: P.PatientPlan, seed: int, rng: np.random.Generator) -> str:
+    """Microscopic description of what the first slide actually shows."""
+    from corebt_viewer.io.demo.histology import histology_style
+
+    st = histology_style(plan, P.patient_rng(seed, plan.index, "wsi0"))
+    grade = plan.who_grade
     s = []
-    if cls in (P.GBM, P.MIDLINE) or (cls == P.ASTRO and grade == 4):
+    if st.spacing < 21:
+        cellularity = "a hypercellular"
+    elif st.spacing < 25:
+        cellularity = "a moderately cellular"
+    else:
+        cellularity = "a mildly cellular"
+    if st.rosenthal > 0.4 and st.biphasic > 0:
         s.append(
-            "Sections show a hypercellular infiltrating glial neoplasm with marked nuclear pleomorphism and brisk mitotic activity."
-        )
-        if rng.random() < 0.75:
-            s.append(
-                "There are foci of necrosis with pseudopalisading and microvascular proliferation."
-            )
-        else:
-            s.append("Necrosis is not identified in the sampled tissue.")
-    elif cls == P.OLIGO:
-        if rng.random() < 0.8:
-            s.append(
-                "Sections show a moderately cellular infiltrating glioma composed of cells with round, uniform nuclei and perinuclear clearing, set in a delicate branching capillary network."
-            )
-        else:
-            s.append(
-                "Sections show a moderately cellular infiltrating glioma with mixed round and irregular nuclei."
-            )
-        if rng.random() < 0.4:
-            s.append("Microcalcifications are present.")
-        if grade == 3:
-            s.append(
-                "Mitotic activity is increased"
-                + (" and there is microvascular proliferation." if rng.random() < 0.5 else ".")
-            )
-    elif cls == P.ASTRO:
-        s.append(
-            "Sections show an infiltrating glioma of "
-            + ("moderate" if grade == 2 else "increased")
-            + " cellularity composed of cells with elongated, irregular hyperchromatic nuclei in a fibrillary background."
-        )
-        if rng.random() < 0.3:
-            s.append("Microcystic change is seen.")
-        s.append("Mitoses are " + ("not readily identified." if grade == 2 else "easily found."))
-    elif cls == P.CIRCUMSCRIBED:
-        s.append(
-            "Sections show a biphasic glial neoplasm with compact piloid areas and loose microcystic areas."
+            "Sections show a biphasic glial neoplasm with compact piloid areas and loose "
+            "microcystic areas."
         )
         if rng.random() < 0.7:
             s.append("Rosenthal fibres and eosinophilic granular bodies are present.")
-    elif cls == P.GLIONEURONAL:
+    elif st.halo > 0.5:
         s.append(
-            "Sections show a low-grade neoplasm with a glial component and dysmorphic ganglion-like cells."
+            f"Sections show {cellularity} infiltrating glioma composed of cells with round, "
+            "uniform nuclei and perinuclear clearing"
+            + (", set in a delicate branching capillary network." if st.capillaries > 0 else ".")
         )
     else:
+        shape = "elongated, irregular" if st.elongation > 1.5 else "round to oval"
         s.append(
-            "Sections show a low-grade infiltrating glial neoplasm of low cellularity without mitoses."
+            f"Sections show {cellularity} infiltrating glial neoplasm composed of cells with "
+            f"{shape} hyperchromatic nuclei in a fibrillary background."
         )
+    if st.giant > 0.005:
+        s.append("There is marked nuclear pleomorphism with bizarre multinucleated cells.")
+    if st.necrosis > 0:
+        s.append("There are foci of necrosis with pseudopalisading.")
+    elif grade >= 3 and rng.random() < 0.6:
+        s.append("Necrosis is not identified in the sampled tissue.")
+    if st.mvp > 0.4:
+        s.append("Microvascular proliferation is present.")
+    s.append("Mitoses are " + ("easily found." if st.mitoses > 0 else "not readily identified."))
+    if st.calcospherites > 0.1:
+        s.append("Microcalcifications are present.")
+    if st.microcysts > 0.4 and st.biphasic == 0:
+        s.append("Microcystic change is seen.")
+    if st.ganglion > 0:
+        s.append("Dysmorphic ganglion-like cells are scattered through the lesion.")
     if rng.random() < 0.15:
         s.append("Part of the specimen consists of gliotic brain parenchyma with reactive changes.")
     return " ".join(s)
@@ -311,7 +306,7 @@ def make_report(plan: P.PatientPlan, seed: int) -> str:
     diagnosis, comment = _diagnosis(plan, rng)
     ihc = _ihc(plan, rng)
     mol = _molecular(plan, rng)
-    micro = _microscopic(plan, rng)
+    micro = _microscopic(plan, seed, rng)
     accession = f"NP26-{int(rng.integers(1000, 9999))}"
     header = [
         "SYNTHETIC DEMO REPORT - generated data, not a real patient",
