@@ -156,3 +156,10 @@ def test_cli_command_registers_its_options():
     )
     assert (args.out, args.patients, args.seed, args.slide_size) == ("out", 5, 3, 2048)
     assert args.func is cmd_demo.run
+
+
+def test_corebt_demo_data_reports_bad_input_with_status_2(tmp_path, capsys):
+    from corebt_viewer.cli.main import main
+
+    assert main(["demo-data", str(tmp_path / "out"), "--patients", "0"]) == 2
+    assert "patients" in capsys.readouterr().err
