@@ -1,0 +1,179 @@
+"""The editing state of one case's mask, without any GUI.
+
+A :class:`MaskSession` is what a viewer holds between opening a case and leaving it: the
+original labels, the working labels (the array a napari Labels layer edits in place), the
+version they came from, whether there are unsaved edits, and the actions Ctrl+S, autosave,
+restore after a crash, reopen a version and make it current. Each action goes through
+:mod:`corebt_viewer.services.review`, so the CLI, scripts and the GUI behave the same.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from corebt_viewer.core.case import Case
+from corebt_viewer.core.segmentation import LabelConvention
+from corebt_viewer.io import mask_versions as mv
+from corebt_viewer.io.review_db import ReviewDB
+from corebt_viewer.services import review as rv
+from corebt_viewer.services.mask_editing import EditStats, LabelEdit, edit_stats
+
+
+class MaskSession:
+    """Edit one case's mask safely.
+
+    Parameters
+    ----------
+    cohort_root : path-like
+    case : Case
+    author : str
+        Recorded with every saved version.
+    db : ReviewDB, optional
+        An open review database (default: opened per action).
+
+    Attributes
+    ----------
+    labels : ndarray of uint8
+        The working canonical labels; edit them in place (give this very array to the
+        viewer's labels layer).
+    original_labels : ndarray of uint8
+        The original mask (zeros for a case without one).
+    voxel_size : tuple of float
+    affine : ndarray
+    base : MaskVersion or None
+        The version the working labels started from (None for a brand-new mask).
+    location : MaskLocation
+    """
+
+    def __init__(
+        self, *, cohort_root: str | Path, case: Case, author: str = "", db: ReviewDB | None = None
+    ):
+        from corebt_viewer.io.nifti import read_header
+
+        self.cohort_root = Path(cohort_root)
+        self.case = case
+        self.author = author
+        self.db = db
+        self.location = rv.mask_location(cohort_root=cohort_root, case=case)
+        header = read_header(self.location.reference)
+        self.voxel_size = header.voxel_size
+        self.affine = header.affine
+        self.convention: LabelConvention | None = None
+        if self.location.has_original:
+            original = mv.read_mask(self.location.original)
+            self.original_labels = original.labels
+            self.convention = original.convention
+        else:
+            self.original_labels = np.zeros(header.shape, np.uint8)
+        self.original_labels.flags.writeable = False
+        self.base: mv.MaskVersion | None = None
+        self.labels = np.zeros(header.shape, np.uint8)
+        self._saved = self.labels.copy()
+        self.open_version(None)
+
+    # ------------------------------------------------------------------ state
+
+    @property
+    def case_id(self) -> str:
+        return self.case.patient_id
+
+    @property
+    def has_unsaved_edits(self) -> bool:
+        """True when the working labels differ from the version they were opened or saved as."""
+        return not np.array_equal(self.labels, self._saved)
+
+    def stats(self) -> EditStats:
+        """Volumes, changed voxels and Dice of the working labels against the original."""
+        return edit_stats(self.original_labels, self.labels, self.voxel_size)
+
+    def apply(self, edit: LabelEdit) -> None:
+        """Apply a tool's edit to the working labels (for callers without a viewer)."""
+        edit.apply(self.labels)
+
+    # ------------------------------------------------------------------ versions
+
+    def versions(self) -> list[mv.MaskVersion]:
+        """The original and every saved version, oldest first."""
+        return rv.list_mask_versions(location=self.location)
+
+    def open_version(self, version: mv.MaskVersion | Path | None) -> None:
+        """Load a version (None: the current one) into the working labels, in place.
+
+        Unsaved edits are dropped: ask the user first (:attr:`has_unsaved_edits`).
+        """
+        seg = rv.load_mask_version(location=self.location, version=version)
+        if seg is None:
+            self.labels[...] = 0
+            self.base = None
+        else:
+            self.labels[...] = seg.labels
+            if version is None:
+                self.base = rv.current_mask_version(location=self.location)
+            elif isinstance(version, mv.MaskVersion):
+                self.base = version
+            else:
+                known = {v.path: v for v in self.versions()}
+                self.base = known.get(Path(version), mv.MaskVersion(-1, Path(version)))
+        self._saved = self.labels.copy()
+
+    def make_current(self, version: mv.MaskVersion | None) -> mv.MaskVersion:
+        """Make a version (None: the original) the one the case uses; no mask file changes."""
+        return rv.make_mask_version_current(
+            cohort_root=self.cohort_root,
+            case_id=self.case_id,
+            location=self.location,
+            version=version,
+            db=self.db,
+        )
+
+    def save(self) -> rv.SavedMask:
+        """Ctrl+S: write the working labels as a new version, record it, make it current."""
+        saved = rv.save_mask_version(
+            cohort_root=self.cohort_root,
+            case_id=self.case_id,
+            location=self.location,
+            labels=self.labels,
+            author=self.author,
+            original_labels=self.original_labels,
+            convention=self.convention,
+            db=self.db,
+        )
+        self.base = saved.version
+        self._saved = self.labels.copy()
+        return saved
+
+    def discard_edits(self) -> None:
+        """Go back to the last opened or saved labels and forget the recovery file."""
+        self.labels[...] = self._saved
+        rv.discard_mask_recovery(location=self.location)
+
+    # ------------------------------------------------------------------ crash recovery
+
+    def autosave(self) -> Path | None:
+        """Write unsaved edits to the recovery file; None when there is nothing unsaved."""
+        if not self.has_unsaved_edits:
+            return None
+        return rv.autosave_mask(
+            location=self.location, labels=self.labels, base=self.base.path if self.base else None
+        )
+
+    def recovery(self) -> mv.Recovery | None:
+        """Edits autosaved before a crash, when they differ from what is open now."""
+        found = rv.find_mask_recovery(location=self.location)
+        if (
+            found is None
+            or found.labels.shape != self.labels.shape
+            or np.array_equal(found.labels, self.labels)
+        ):
+            return None
+        return found
+
+    def restore_recovery(self) -> bool:
+        """Put the autosaved edits into the working labels (they stay unsaved until saved)."""
+        found = self.recovery()
+        if found is None:
+            return False
+        self.labels[...] = found.labels
+        return True
