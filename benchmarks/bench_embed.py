@@ -113,8 +113,10 @@ def build_encoder(args):
         print(
             f"Prov-GigaPath full size, random weights: {sum(p.numel() for p in model.parameters()) / 1e9:.2f} B parameters"
         )
-        return GigaPathTileEncoder.from_model(model, device=device)
-    return build(args.encoder, weights=args.weights, device=args.device, mpp=0.5)
+        return GigaPathTileEncoder.from_model(model, device=device, compile=args.compile)
+    return build(
+        args.encoder, weights=args.weights, device=args.device, mpp=0.5, compile=args.compile
+    )
 
 
 def _sync(device: str) -> None:
@@ -156,6 +158,9 @@ def main(argv=None) -> int:
     )
     parser.add_argument(
         "--threads", type=int, default=0, help="torch CPU threads (0: torch default)"
+    )
+    parser.add_argument(
+        "--compile", action="store_true", help="torch.compile the encoder (gigapath on CUDA)"
     )
     args = parser.parse_args(argv)
 

@@ -50,6 +50,9 @@ def register(subparsers) -> None:
     embed.add_argument(
         "--dask-scheduler", metavar="ADDRESS", help="send per-slide work to this Dask scheduler"
     )
+    embed.add_argument(
+        "--compile", action="store_true", help="torch.compile the tile encoder on CUDA (gigapath)"
+    )
     _tiling_options(embed)
     embed.set_defaults(func=run_embed)
 
@@ -128,6 +131,7 @@ def run_embed(args) -> int:
             tile_size=args.tile_size,
             min_tissue=args.min_tissue,
             mpp_override=args.mpp,
+            compile_encoder=args.compile,
         )
     except ValueError as exc:
         raise InputError(None, str(exc)) from None

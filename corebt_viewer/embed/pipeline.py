@@ -133,10 +133,16 @@ class EncoderSet:
     """Encoders built on first use and kept for the whole run."""
 
     def __init__(
-        self, choice: EncoderChoice, *, device: str = "auto", tiling: TilingSettings | None = None
+        self,
+        choice: EncoderChoice,
+        *,
+        device: str = "auto",
+        tiling: TilingSettings | None = None,
+        compile: bool = False,
     ):
         self.choice = choice
         self.device = device
+        self.compile = compile
         self.tiling = tiling or TilingSettings()
         self._built: dict[Modality, object] = {}
 
@@ -145,7 +151,11 @@ class EncoderSet:
             c = self.choice
             if modality is Modality.WSI:
                 enc = build_encoder(
-                    c.wsi, weights=c.wsi_weights, device=self.device, mpp=self.tiling.target_mpp
+                    c.wsi,
+                    weights=c.wsi_weights,
+                    device=self.device,
+                    mpp=self.tiling.target_mpp,
+                    compile=self.compile,
                 )
             elif modality is Modality.MRI:
                 enc = build_encoder(

@@ -161,6 +161,7 @@ def embed_cohort(
     tile_size: int = 256,
     min_tissue: float = 0.25,
     mpp_override: float | None = None,
+    compile_encoder: bool = False,
 ) -> EmbedSummary:
     """Embed every case of a cohort, filling the cache; reruns skip what is done.
 
@@ -190,6 +191,9 @@ def embed_cohort(
         encoder (``minilm``, ``hashing-tfidf``; default MiniLM when installed).
     target_mpp, tile_size, min_tissue, mpp_override
         Tiling settings.
+    compile_encoder : bool
+        ``torch.compile`` the tile encoder on CUDA (gigapath: about 30% faster on an H200,
+        after about 30 s of compilation).
 
     Returns
     -------
@@ -215,7 +219,7 @@ def embed_cohort(
         mpp_override=mpp_override,
     )
     cache = EmbeddingCache.for_cohort(cohort.root, cache_dir)
-    encoders = EncoderSet(choice, device=device, tiling=tiling)
+    encoders = EncoderSet(choice, device=device, tiling=tiling, compile=compile_encoder)
     stats = RunStats()
     computed: dict = {}
     if scheduler is not None and Modality.WSI in wanted:

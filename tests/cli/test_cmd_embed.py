@@ -93,13 +93,6 @@ def test_embed_killed_midway_then_rerun_equals_uninterrupted(tmp_path):
     )
     assert rerun.returncode == 0, rerun.stderr
     assert f"slides: {3 - done_before} embedded, {done_before} from cache" in rerun.stdout
-    again = subprocess.run(
-        _embed_command(manifest, killed_cache), env=env, capture_output=True, text=True, timeout=300
-    )
-    assert (
-        "slides: 0 embedded, 3 from cache" in again.stdout
-        and "report: 0 embedded, 3 from cache" in again.stdout
-    )
 
     clean_cache = tmp_path / "clean"
     clean = subprocess.run(

@@ -10,6 +10,10 @@ Weights come from a local folder in the model hub layout (``config.json`` plus
 safetensors or ``torch.load(weights_only=True)``; nothing is ever fetched from a network.
 A ``config.json`` with ``model_args`` (the hub's timm layout) overrides the architecture,
 which is how a reduced-depth variant is loaded for tests.
+
+On CUDA the forward pass runs under bf16 autocast; ``compile=True`` adds ``torch.compile``
+(measured on an H200 with random full-size weights: 830 tiles/s eager, 1,100 compiled,
+against an arithmetic limit of about 1,750).
 """
 
 from __future__ import annotations
@@ -122,7 +126,7 @@ class GigaPathTileEncoder:
 
     name = "gigapath"
 
-    def __init__(self, weights, device: str = "auto", **_ignored):
+    def __init__(self, weights, device: str = "auto", compile: bool = False, **_ignored):
         import torch
 
         from corebt_viewer.embed.encoders.devices import resolve_device
@@ -152,9 +156,21 @@ class GigaPathTileEncoder:
         self.img_size = int(self.model_args["img_size"])
         self._mean = torch.tensor(IMAGENET_MEAN, device=self.device).view(1, 3, 1, 1)
         self._std = torch.tensor(IMAGENET_STD, device=self.device).view(1, 3, 1, 1)
+        self._setup_compile(compile)
+
+    def _setup_compile(self, compile: bool) -> None:
+        """Optionally ``torch.compile`` the model (CUDA only; batches padded to one size)."""
+        import torch
+
+        self._compiled = None
+        self._compiled_batch = 0
+        if compile and self.device.startswith("cuda"):
+            self._compiled = torch.compile(self.model)
 
     @classmethod
-    def from_model(cls, model, device: str = "auto", weights_id: str = "in-memory"):
+    def from_model(
+        cls, model, device: str = "auto", weights_id: str = "in-memory", compile: bool = False
+    ):
         """Wrap a model already built (benchmarks: random full-size weights on a GPU)."""
         import torch
 
@@ -169,6 +185,7 @@ class GigaPathTileEncoder:
         self.img_size = int(model.patch_embed.img_size[0])
         self._mean = torch.tensor(IMAGENET_MEAN, device=self.device).view(1, 3, 1, 1)
         self._std = torch.tensor(IMAGENET_STD, device=self.device).view(1, 3, 1, 1)
+        self._setup_compile(compile)
         return self
 
     def settings(self) -> dict:
@@ -203,12 +220,21 @@ class GigaPathTileEncoder:
         with torch.inference_mode():
             x = torch.as_tensor(tiles).to(self.device, non_blocking=True)
             x = self.preprocess(x)
-            if self.device.startswith("cuda"):
-                with torch.autocast("cuda", dtype=torch.bfloat16):
-                    out = self.model(x)
-            else:
-                out = self.model(x)
-            return out.float().cpu()
+            if not self.device.startswith("cuda"):
+                return self.model(x).float().cpu()
+            n = x.shape[0]
+            model = self.model
+            if self._compiled is not None:
+                # one batch size for the compiled graph: pad smaller batches (a slide's last)
+                self._compiled_batch = self._compiled_batch or n
+                if n <= self._compiled_batch:
+                    model = self._compiled
+                    if n < self._compiled_batch:
+                        pad = x.new_zeros((self._compiled_batch - n, *x.shape[1:]))
+                        x = torch.cat([x, pad])
+            with torch.autocast("cuda", dtype=torch.bfloat16):
+                out = model(x)
+            return out[:n].float().cpu()
 
 
 def save_hub_layout(
@@ -241,6 +267,8 @@ def save_hub_layout(
     return folder
 
 
-def build(weights=None, device: str = "auto", **_ignored) -> GigaPathTileEncoder:
-    """Registry factory."""
-    return GigaPathTileEncoder(weights=weights, device=device)
+def build(
+    weights=None, device: str = "auto", compile: bool = False, **_ignored
+) -> GigaPathTileEncoder:
+    """Registry factory (``compile=True``: ``torch.compile`` on CUDA, about 30% faster on an H200)."""
+    return GigaPathTileEncoder(weights=weights, device=device, compile=compile)
