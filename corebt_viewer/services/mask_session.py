@@ -103,7 +103,9 @@ class MaskSession:
 
         Unsaved edits are dropped: ask the user first (:attr:`has_unsaved_edits`).
         """
-        seg = rv.load_mask_version(location=self.location, version=version)
+        seg = rv.load_mask_version(
+            location=self.location, version=version, convention=self.convention
+        )
         if seg is None:
             self.labels[...] = 0
             self.base = None

@@ -127,16 +127,22 @@ def current_mask_version(*, location: MaskLocation) -> mv.MaskVersion | None:
 
 
 def load_mask_version(
-    *, location: MaskLocation, version: mv.MaskVersion | Path | None = None
+    *,
+    location: MaskLocation,
+    version: mv.MaskVersion | Path | None = None,
+    convention: LabelConvention | None = None,
 ) -> Segmentation | None:
-    """Open a version (default the current one) as canonical labels; None when there is none."""
+    """Open a version (default the current one) as canonical labels; None when there is none.
+
+    `convention` is the original's (read from it when omitted): a version's own values
+    cannot always tell it.
+    """
     if version is None:
         version = current_mask_version(location=location)
         if version is None:
             return None
     path = version.path if isinstance(version, mv.MaskVersion) else Path(version)
-    convention = None
-    if location.has_original and path != location.original:
+    if convention is None and location.has_original and path != location.original:
         convention = mv.read_mask(location.original).convention
     return mv.read_mask(path, convention=convention)
 
