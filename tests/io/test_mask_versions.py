@@ -222,9 +222,13 @@ def _kill_during_saves(real_seg: Path, kills: int, seed: int) -> None:
     original_affine = nib.load(real_seg).affine.copy()
     masks = _expected_masks(nib.load(real_seg).shape)
     dest = real_seg.with_name("TCGA-DU-7294_seg_fusion_mav.v001.nii.gz")
-    delays = [None, *np.random.default_rng(seed).uniform(0.05, 1.2, size=kills - 1)]
+    # Kills the moment a temporary file shows (retried: on a very fast disk the write window
+    # may be missed), then kills at random moments.
+    delays = [None] * 5 + list(np.random.default_rng(seed).uniform(0.05, 1.2, size=kills - 1))
     mid_write = 0
     for delay in delays:
+        if delay is None and mid_write:
+            continue
         proc = _start_writer("overwrite", real_seg, dest)
         mid_write += _kill(proc, folder, delay=delay)
         img = nib.load(dest)  # loads whole
