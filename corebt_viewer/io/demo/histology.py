@@ -379,7 +379,7 @@ class SlideRenderer:
         st = self.style
         m = self.margin
         H, W = h + 2 * m, w + 2 * m
-        tissue = np.clip(self._coarse(self.tissue, y0, x0, h, w) * 20.0 + 0.5, 0, 1)
+        tissue = np.clip(self._coarse(self.tissue, y0, x0, h, w) * 150.0 + 0.5, 0, 1)
         if st.necrosis > 0:
             necrotic = np.clip(self._coarse(self.necrosis, y0, x0, h, w) * 8.0 + 0.5, 0, 1)
         else:
