@@ -131,6 +131,8 @@ def _hammer(root: str, name: str, start, n: int) -> None:
     for i in range(n):
         db.update("SHARED", status="in_progress", reviewer=name, append_note=f"{name}-{i}")
         db.set_status(f"{name}-{i % 10}", "done" if i % 2 else "flagged", reviewer=name)
+        if i == 0:
+            start.wait()  # both have written once: from here on they overlap for sure
         if i % 5 == 0:
             db.add_mask_version(
                 "SHARED",
