@@ -295,12 +295,17 @@ def predict_case(
     case_id: str,
     without: Iterable[Modality | str] = frozenset(),
     ablation: str = "missing",
+    embedding: CaseEmbedding | None = None,
 ) -> CasePrediction:
-    """Predict one case of the cohort, hiding the modalities in `without`."""
+    """Predict one case of the cohort, hiding the modalities in `without`.
+
+    The case's embedding comes from the cache (computed now if absent) unless given.
+    """
     cohort = as_cohort(cohort)
     model = load_model(model_dir)
     hidden = frozenset(Modality.parse(m) if isinstance(m, str) else m for m in without)
-    embedding = case_embedding(cohort, case_id, model.settings.get("embedding"))
+    if embedding is None:
+        embedding = case_embedding(cohort, case_id, model.settings.get("embedding"))
     return model.predict(embedding, without=hidden, ablation=ablation)
 
 
