@@ -103,3 +103,28 @@ def test_tile_slide_writes_mask_grid_and_coords(svs_path, tmp_path):
     assert coords.shape == (summary.n_tiles, 3) and (coords[:, 2] >= 0.25).all()
     assert Image.open(summary.files["grid"]).size == Image.open(summary.files["mask"]).size
     shutil.rmtree(tmp_path / "out")
+
+
+def test_cancel_stops_and_leaves_no_partial_entry(cohort, tmp_path):
+    from corebt_viewer.core.progress import Cancelled
+
+    seen = []
+
+    def progress(event):
+        seen.append(event)
+
+    def cancel():
+        return any(e.stage == "tiles" and e.done > 0 for e in seen)
+
+    with pytest.raises(Cancelled):
+        embed_cohort(
+            cohort=cohort,
+            modalities="wsi",
+            progress=progress,
+            cancel=cancel,
+            batch_size=2,
+            device="cpu",
+        )
+    cache = cohort.parent / ".corebt" / "embeddings"
+    assert not list(cache.rglob("*.h5")) and not list(cache.rglob("*.tmp"))
+    assert embed_cohort(cohort=cohort, modalities="wsi", device="cpu").slides_embedded == 2
