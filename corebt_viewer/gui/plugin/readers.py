@@ -284,11 +284,16 @@ def get_case_reader(path):
 
 
 def _is_pyramidal_tiff(path: Path) -> bool:
+    import warnings
+
     from corebt_viewer.io.slides import open_slide
 
     try:
-        with open_slide(path) as reader:
-            return reader.level_count > 1 or reader.vendor not in (None, "", "generic-tiff")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # a missing mpp matters only once it is opened
+            with open_slide(path) as reader:
+                vendor = str(reader.vendor or "")
+                return reader.level_count > 1 or vendor not in ("", "generic-tiff", "image")
     except Exception:  # noqa: BLE001
         return False
 
