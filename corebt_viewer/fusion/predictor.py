@@ -102,13 +102,19 @@ class FusionPredictor:
         import torch
 
         self.net.eval()
-        with torch.inference_mode():
-            out = self.net(
-                [torch.from_numpy(np.ascontiguousarray(x)) for x in arrays],
-                torch.from_numpy(np.asarray(available, dtype=bool)),
-                None if ablated is None else torch.from_numpy(np.asarray(ablated, dtype=bool)),
-                mode=mode,
-            )
+        threads = torch.get_num_threads()
+        # tiny matrices: more threads only spin-wait (10x slower on a busy machine)
+        torch.set_num_threads(1)
+        try:
+            with torch.inference_mode():
+                out = self.net(
+                    [torch.from_numpy(np.ascontiguousarray(x)) for x in arrays],
+                    torch.from_numpy(np.asarray(available, dtype=bool)),
+                    None if ablated is None else torch.from_numpy(np.asarray(ablated, dtype=bool)),
+                    mode=mode,
+                )
+        finally:
+            torch.set_num_threads(threads)
         logits = out.logits.numpy().astype(np.float64)
         return BatchOutput(
             logits=logits,
@@ -265,22 +271,27 @@ class FusionPredictor:
             return ()
         parts = embedding.parts[Modality.WSI]
         per_tile = weights[Modality.WSI] * values[:, cls]
-        n = per_tile.size
+        out = []
+        for name, group, index, coords in self._slides_of(embedding.patient_id, parts):
+            out.append(TileContributions(name, group, coords, per_tile[index]))
+        return tuple(out)
+
+    def _slides_of(self, patient_id: str, parts) -> list[tuple[str, int, np.ndarray, np.ndarray]]:
+        """(slide name, group, tile indices, coords) per slide, cached per case."""
+        key = ("slides", patient_id, id(parts))
+        if key in self._parts_cache:
+            return self._parts_cache[key]
+        n = np.asarray(parts.weights).size
         group = np.zeros(n, dtype=int) if parts.group is None else np.asarray(parts.group)
         coords = np.zeros((0, 2), dtype=int) if parts.coords is None else np.asarray(parts.coords)
-        out = []
+        slides = []
         for g in np.unique(group):
-            sel = np.flatnonzero(group == g)
-            name = parts.labels[sel[0]] if len(parts.labels) == n else f"slide {int(g)}"
-            out.append(
-                TileContributions(
-                    slide=str(name),
-                    group=int(g),
-                    coords=coords[sel] if coords.shape[0] == n else np.zeros((0, 2), dtype=int),
-                    values=per_tile[sel],
-                )
-            )
-        return tuple(out)
+            index = np.flatnonzero(group == g)
+            name = parts.labels[index[0]] if len(parts.labels) == n else f"slide {int(g)}"
+            tile_coords = coords[index] if coords.shape[0] == n else np.zeros((0, 2), dtype=int)
+            slides.append((str(name), int(g), index, tile_coords))
+        self._parts_cache[key] = slides
+        return slides
 
     def _sequence_contributions(
         self, embedding: CaseEmbedding, weights: Mapping[Modality, float], flags: dict
