@@ -215,6 +215,9 @@ class FusionPredictor:
             for i, keep in enumerate(subsets)
         )
         flags: dict[str, str] = {}
+        for part in ("train", "validation"):
+            if embedding.patient_id in self.split.get(part, ()):
+                flags["split"] = f"this case is in the model's {part} set: not an unseen case"
         tiles = self._tile_contributions(embedding, weights, pred_index, flags)
         sequences = self._sequence_contributions(embedding, weights, flags)
         return CasePrediction(

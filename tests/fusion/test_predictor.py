@@ -79,3 +79,9 @@ def test_to_dict_is_json_ready(complementary):
     d = model.predict(full_case(model, embeddings)).to_dict()
     assert json.loads(json.dumps(d))["predicted"] in model.classes
     assert len(d["ablation"]) == 7
+
+
+def test_training_cases_are_flagged(complementary):
+    model, embeddings, _ = complementary
+    assert "split" in model.predict(embeddings[model.split["train"][0]]).flags
+    assert "split" not in model.predict(embeddings[model.split["test"][0]]).flags
