@@ -7,7 +7,8 @@ Steps (all seeded):
    taken from the rest;
 2. standardisation statistics per modality from the training cases;
 3. one multinomial logistic-regression probe per modality, on the training cases that have
-   it, class-weighted, its L2 strength chosen on the validation cases;
+   it, class-weighted, its L2 strength chosen by the cross-validated (out-of-fold) loss on
+   those training cases (the validation split is often too small to choose it);
 4. the gating scorers, ``alpha`` and ``Phi`` with the probes frozen, fed *cross-fitted* probe
    logits (each training case's probe logits come from a probe that did not see it, so a
    probe that memorised its training cases does not look better than it is), with modality
@@ -307,30 +308,27 @@ def train_fusion(
         have = tr[available[tr, j]]
         have_va = va[available[va, j]]
         x, y = z_all[j][have], y_all[have]
-        sw = cw[y]
+        folds = folds_of(have.size, min(settings.crossfit_folds, max(have.size, 2)), y, rng)
         best = None
         for l2 in settings.l2_grid:
-            w, b = fit_probe(x, y, n_classes, l2, sw)
-            if have_va.size:
-                score = weighted_nll(probe_logits(z_all[j][have_va], w, b), y_all[have_va], cw)
-            else:
-                score = 0.0 if l2 == settings.l2_grid[len(settings.l2_grid) // 2] else 1.0
+            oof = np.zeros((have.size, n_classes))
+            for f in np.unique(folds):
+                inside, outside = folds == f, folds != f
+                fit_on = outside if outside.any() else inside
+                wf, bf = fit_probe(x[fit_on], y[fit_on], n_classes, l2, cw[y[fit_on]])
+                oof[inside] = probe_logits(x[inside], wf, bf)
+            score = weighted_nll(oof, y, cw)
             if best is None or score < best[0]:
-                best = (score, l2, w, b)
-        _, l2, w, b = best
+                best = (score, l2, oof)
+        _, l2, oof = best
+        w, b = fit_probe(x, y, n_classes, l2, cw[y])
         probes[m] = (w, b)
-        folds = folds_of(have.size, min(settings.crossfit_folds, max(have.size, 2)), y, rng)
-        for f in np.unique(folds):
-            inside, outside = folds == f, folds != f
-            if not outside.any():
-                crossfit[have[inside], j] = probe_logits(x[inside], w, b)
-                continue
-            wf, bf = fit_probe(x[outside], y[outside], n_classes, l2, cw[y[outside]])
-            crossfit[have[inside], j] = probe_logits(x[inside], wf, bf)
+        crossfit[have, j] = oof
         crossfit[va, j] = probe_logits(z_all[j][va], w, b)
         val_pred = probe_logits(z_all[j][have_va], w, b).argmax(1) if have_va.size else []
         probe_metrics[m.value] = {
             "l2": l2,
+            "crossfit_loss": float(best[0]),
             "n_train": int(have.size),
             "n_validation": int(have_va.size),
             "validation_f1_macro": (
