@@ -32,7 +32,7 @@ FILTERS = {
     "Has slides": lambda row: row.case.has(Modality.WSI),
     "Has report": lambda row: row.case.has(Modality.REPORT),
     "Misclassified": lambda row: bool(row.truth and row.predicted and row.truth != row.predicted),
-    "Not reviewed": lambda row: row.review in ("", "not started"),
+    "Not reviewed": lambda row: row.review.lower() in ("", "not started"),
 }
 
 
@@ -193,8 +193,11 @@ class CaseList(QWidget):
         self.table.setSortingEnabled(True)
         self.table.sortByColumn(-1, Qt.SortOrder.AscendingOrder)
         header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        # fixed widths: re-measuring every row on each update stalls the UI
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(True)
+        for column, width in enumerate((92, 44, 36, 32, 90, 110, 70)):
+            self.table.setColumnWidth(column, width)
         self.table.selectionModel().currentRowChanged.connect(self._on_current)
         self.summary = QLabel("")
         self.summary.setStyleSheet("color: #9a9a9a;")
@@ -223,8 +226,11 @@ class CaseList(QWidget):
         i = self._row_of(patient_id)
         if i < 0:
             return
-        self.model.rows[i].predicted = predicted
-        self.model.rows[i].confidence = confidence
+        row = self.model.rows[i]
+        if row.predicted == predicted and row.confidence == confidence:
+            return
+        row.predicted = predicted
+        row.confidence = confidence
         self.model.dataChanged.emit(self.model.index(i, 5), self.model.index(i, 5))
 
     def set_review_status(self, statuses: dict[str, str]) -> None:

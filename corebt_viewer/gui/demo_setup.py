@@ -7,6 +7,8 @@ from pathlib import Path
 from corebt_viewer.core.progress import ProgressCallback, report
 
 DEMO_VERSION = "v1"
+DEMO_PATIENTS = 36  # enough to train a Level-1 model, small enough for a first run
+DEMO_SLIDE_SIZE = 6000  # level-0 height of the demo slides in pixels
 DONE_STAMP = ".demo-complete"
 
 
@@ -35,7 +37,15 @@ def ensure_demo(
         from corebt_viewer.services.demo import make_demo_cohort
 
         report(progress, 0, 3, "generating the demo cohort", "demo")
-        manifest = Path(make_demo_cohort(out=root, progress=progress))
+        manifest = Path(
+            make_demo_cohort(
+                out=root,
+                patients=DEMO_PATIENTS,
+                slide_size=DEMO_SLIDE_SIZE,
+                progress=progress,
+                cancel=cancel,
+            )
+        )
     cohort = read_cohort(manifest)
     from corebt_viewer.services.embedding import embed_cohort
 
@@ -50,3 +60,36 @@ def ensure_demo(
     report(progress, 3, 3, "demo ready", "demo")
     (root / DONE_STAMP).write_text("ok\n")
     return manifest
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m corebt_viewer.gui.demo_setup CACHE_DIR``: build the demo, one line per step.
+
+    The viewer runs this in a child process, so a crash in a native library while
+    embedding cannot take the window down; progress lines are ``PROGRESS done total
+    stage message`` and the last line ``MANIFEST path``.
+    """
+    import sys
+
+    from corebt_viewer.core.errors import CoreBTError
+
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1:
+        print("usage: python -m corebt_viewer.gui.demo_setup CACHE_DIR", file=sys.stderr)
+        return 2
+
+    def progress(event) -> None:
+        message = " ".join(str(event.message).split())
+        print(f"PROGRESS {event.done} {event.total} {event.stage or '-'} {message}", flush=True)
+
+    try:
+        manifest = ensure_demo(Path(args[0]), progress=progress)
+    except CoreBTError as exc:
+        print(f"ERROR {exc}", flush=True)
+        return 1
+    print(f"MANIFEST {manifest}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

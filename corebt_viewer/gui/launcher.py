@@ -6,13 +6,12 @@ import sys
 import time
 from pathlib import Path
 
-from qtpy.QtCore import QObject, Qt, QTimer
+from qtpy.QtCore import QObject, QProcess, Qt, QTimer
 from qtpy.QtWidgets import QProgressDialog
 
 from corebt_viewer.core.modalities import Modality
 from corebt_viewer.gui.app import show_error_dialog, user_cache_dir
 from corebt_viewer.gui.main_window import MainWindow
-from corebt_viewer.gui.workers import Worker
 
 SETTLE_MS = 1500  # after a case is ready, let async slicing and the GL canvases draw
 
@@ -64,6 +63,7 @@ class Launcher(QObject):
         )
 
     def open_demo(self, case_id: str | None = None) -> None:
+        """Open the demo cohort, building it first (in a child process) when needed."""
         from corebt_viewer.gui.demo_setup import demo_is_ready, ensure_demo
 
         cache = user_cache_dir()
@@ -76,42 +76,56 @@ class Launcher(QObject):
         dialog.setWindowTitle("CoRe-BT demo")
         dialog.setWindowModality(Qt.WindowModality.WindowModal)
         dialog.setMinimumDuration(0)
-        dialog.setMinimumWidth(460)
-        worker = Worker(
-            lambda progress, cancelled: ensure_demo(cache, progress=progress, cancel=cancelled),
-            "preparing the demo",
-        )
+        dialog.setMinimumWidth(520)
+        process = QProcess(self)
+        process.setProgram(sys.executable)
+        process.setArguments(["-m", "corebt_viewer.gui.demo_setup", str(cache)])
+        process.setProcessChannelMode(QProcess.ProcessChannelMode.SeparateChannels)
+        self._demo_process = process
+        state = {"manifest": None, "error": None, "buffer": b""}
 
-        def on_progress(event) -> None:
-            dialog.setLabelText(
-                f"Preparing the demo cohort (first run only)\n{event.message or event.stage}"
-            )
-            if event.total:
-                dialog.setRange(0, event.total)
-                dialog.setValue(min(event.done, event.total))
-            self.window._on_progress(event)
-            if not self.screenshot:
-                print(f"demo: {event.message}", file=sys.stderr)
+        def on_output() -> None:
+            state["buffer"] += bytes(process.readAllStandardOutput())
+            *lines, state["buffer"] = state["buffer"].split(b"\n")
+            for raw in lines:
+                line = raw.decode(errors="replace").strip()
+                if line.startswith("PROGRESS "):
+                    parts = line.split(" ", 4)
+                    done, total, stage = int(parts[1]), int(parts[2]), parts[3]
+                    message = parts[4] if len(parts) > 4 else stage
+                    dialog.setLabelText(f"Preparing the demo cohort (first run only)\n{message}")
+                    if total:
+                        dialog.setRange(0, total)
+                        dialog.setValue(min(done, total))
+                    self.window.work_label.setText(f"demo: {message}")
+                    if not self.screenshot:
+                        print(f"demo: {message}", file=sys.stderr)
+                elif line.startswith("MANIFEST "):
+                    state["manifest"] = line[len("MANIFEST ") :]
+                elif line.startswith("ERROR "):
+                    state["error"] = line[len("ERROR ") :]
 
-        def on_done(manifest) -> None:
+        def on_finished(code: int, _status) -> None:
+            on_output()
             dialog.reset()
-            self.timings["demo_built"] = self.elapsed()
-            self.open_path(manifest, case_id=case_id)
-
-        def on_failed(message: str, detail: str) -> None:
-            dialog.reset()
+            if code == 0 and state["manifest"]:
+                self.timings["demo_built"] = self.elapsed()
+                self.open_path(state["manifest"], case_id=case_id)
+                return
+            detail = bytes(process.readAllStandardError()).decode(errors="replace")[-4000:]
+            message = state["error"] or f"the demo builder stopped (exit code {code})"
+            self.window.mri.show_message(f"Cannot prepare the demo: {message}")
             show_error_dialog("Cannot prepare the demo", message, detail)
             if self.screenshot is not None:
                 print(f"corebt-viewer: {message}\n{detail}", file=sys.stderr)
                 self.exit_code = 1
                 self.app.quit()
 
-        worker.signals.progress.connect(on_progress)
-        worker.signals.finished.connect(on_done)
-        worker.signals.failed.connect(on_failed)
-        worker.signals.cancelled.connect(dialog.reset)
-        dialog.canceled.connect(worker.cancel)
-        self.window.workers.start(worker)
+        process.readyReadStandardOutput.connect(on_output)
+        process.finished.connect(on_finished)
+        dialog.canceled.connect(process.kill)
+        self.app.aboutToQuit.connect(process.kill)
+        process.start()
         dialog.show()
 
     # ------------------------------------------------------------------ events
@@ -151,3 +165,18 @@ class Launcher(QObject):
     def exec(self) -> int:
         code = self.app.exec()
         return self.exit_code or code
+
+
+def on_draw_once(qt_viewer, callback) -> None:
+    """Call `callback` after the next time the napari canvas draws."""
+    scene_canvas = getattr(getattr(qt_viewer, "canvas", None), "_scene_canvas", None)
+    if scene_canvas is None:
+        QTimer.singleShot(0, callback)
+        return
+
+    def handler(_event=None) -> None:
+        scene_canvas.events.draw.disconnect(handler)
+        QTimer.singleShot(0, callback)
+
+    scene_canvas.events.draw.connect(handler)
+    scene_canvas.update()

@@ -259,6 +259,11 @@ def slide_layer(reader, cache=None) -> tuple[list, dict]:
     return levels, kwargs
 
 
+def blank_pyramid() -> list[np.ndarray]:
+    """A tiny white two-level pyramid: what a hidden slide layer holds between slides."""
+    return [np.full((4, 4, 3), 255, np.uint8), np.full((2, 2, 3), 255, np.uint8)]
+
+
 @dataclass(frozen=True)
 class TileMap:
     """Per-tile values of one slide laid out on the tile grid.

@@ -21,6 +21,7 @@ from qtpy.QtWidgets import (
 )
 
 from corebt_viewer.core.case import Case, Cohort
+from corebt_viewer.core.errors import CoreBTError
 from corebt_viewer.core.modalities import MRI_SEQUENCES, Modality
 from corebt_viewer.core.tasks import get_task
 from corebt_viewer.gui import layers as L
@@ -286,23 +287,18 @@ class MainWindow(QMainWindow):
         self.workers.start(worker)
 
     def _load_review_status(self) -> None:
-        try:
-            from corebt_viewer.io.review_db import ReviewDB
-        except ImportError:
-            return
+        """Review status per case from the cohort's review database, when there is one."""
         path = self.cohort.root / ".corebt" / "review.sqlite"
         if not path.exists():
             return
         try:
-            db = ReviewDB(path)
-            statuses = {}
-            for pid in self.cohort.ids:
-                review = db.get(pid) if hasattr(db, "get") else None
-                if review is not None:
-                    statuses[pid] = getattr(getattr(review, "status", None), "title", "")
-            self.case_list.set_review_status(statuses)
+            from corebt_viewer.io.review_db import ReviewDB
+
+            with ReviewDB(path) as db:
+                reviews = db.reviews(self.cohort.ids)
+            self.case_list.set_review_status({pid: r.status.title for pid, r in reviews.items()})
         except Exception as exc:  # noqa: BLE001 - the list works without it
-            log.warning("review database: %s", exc)
+            log.warning("review database %s: %s", path, exc)
 
     def _load_model(self, given_embeddings: dict | None = None) -> None:
         cohort, model_dir = self.cohort, self.model_dir
@@ -452,6 +448,11 @@ class MainWindow(QMainWindow):
             return None
         return self.predictor.predict(embedding, without=self.without)
 
+    def _usable(self) -> frozenset[Modality]:
+        embedding = self.embeddings.get(self.case.patient_id) if self.case is not None else None
+        known = embedding.modalities if embedding is not None else frozenset()
+        return known & frozenset(self.predictor.modalities) if self.predictor is not None else known
+
     def _update_prediction(self) -> None:
         case = self.case
         if case is None:
@@ -465,7 +466,16 @@ class MainWindow(QMainWindow):
         if case.patient_id not in self.embeddings:
             self._embed_current()
             return
-        prediction = self.current_prediction()
+        if not (self._usable() - self.without):
+            self.prediction.clear("Every modality is switched off: nothing to predict from")
+            self._done("prediction")
+            return
+        try:
+            prediction = self.current_prediction()
+        except CoreBTError as exc:
+            self.prediction.clear(f"No prediction: {exc}")
+            self._done("prediction")
+            return
         task = get_task(self.predictor.task)
         truth = task.class_name(case.labels.level1, case.labels.who_grade)
         self.prediction.show_prediction(prediction, true_label=truth, task_title=task.title)

@@ -7,8 +7,10 @@ for a new prediction with those modalities treated as missing.
 
 from __future__ import annotations
 
-from qtpy.QtCore import Qt, Signal
-from qtpy.QtGui import QBrush, QColor
+import threading
+
+from qtpy.QtCore import Qt, QThreadPool, Signal
+from qtpy.QtGui import QBrush, QColor, QImage, QPixmap
 from qtpy.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -23,6 +25,7 @@ from qtpy.QtWidgets import (
 )
 
 from corebt_viewer.core.modalities import ALL_MODALITIES, Modality
+from corebt_viewer.gui.workers import Worker
 
 MODALITY_TITLES = {Modality.MRI: "MRI", Modality.WSI: "Pathology", Modality.REPORT: "Report"}
 TERM_TITLES = {"mri": "MRI", "wsi": "Pathology", "report": "Report", "residual": "Bias"}
@@ -61,6 +64,21 @@ def subset_short(modalities) -> str:
     return "+".join(parts) if parts else "none"
 
 
+class PlotLabel(QLabel):
+    """Shows a rendered plot; tells when its size changes so the plot can be redrawn."""
+
+    resized = Signal()
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self.setStyleSheet(f"background: {BACKGROUND};")
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)
+        self.resized.emit()
+
+
 class PredictionPanel(QWidget):
     """Class probabilities, weights ``w_i``, each term's contribution and the ablation table.
 
@@ -71,14 +89,19 @@ class PredictionPanel(QWidget):
     """
 
     without_changed = Signal(object)
+    plot_rendered = Signal()
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
-        from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
 
         self.prediction = None
         self.available: frozenset[Modality] = frozenset()
+        self._prob_layout: tuple = ()
+        self._term_layout: tuple = ()
+        self.probability_bars: list = []
+        self.term_bars: list = []
         self.headline = QLabel("No prediction")
         self.headline.setWordWrap(True)
         self.headline.setStyleSheet("font-size: 14px; font-weight: bold; color: #f0c060;")
@@ -101,9 +124,20 @@ class PredictionPanel(QWidget):
         self.figure.subplots_adjust(left=0.04, right=0.97, top=0.94, bottom=0.07, hspace=0.75)
         self.ax_probs = self.figure.add_subplot(3, 1, (1, 2))
         self.ax_terms = self.figure.add_subplot(3, 1, 3)
-        self.canvas = FigureCanvasQTAgg(self.figure)
-        self.canvas.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        # matplotlib renders in a worker thread (text layout costs tens of milliseconds);
+        # the UI thread only shows the finished image
+        self._agg = FigureCanvasAgg(self.figure)
+        self.canvas = PlotLabel()
+        self.canvas.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
         self.canvas.setMinimumHeight(240)
+        self.canvas.resized.connect(lambda: self._request_render())
+        self.rendered = None  # the prediction the plot shows
+        self._render_lock = threading.Lock()
+        self._render_job = None  # (prediction, true_label, generation, size)
+        self._rendering = False
+        self._render_workers: set = set()
+        self._render_generation = 0
+        self._true_label = None
 
         self.ablation = QTableWidget(0, 3)
         self.ablation.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -163,11 +197,8 @@ class PredictionPanel(QWidget):
         self.prediction = None
         self.headline.setText(message)
         self.subline.setText("")
-        for ax in (self.ax_probs, self.ax_terms):
-            ax.clear()
-            ax.set_axis_off()
-        self.canvas.draw_idle()
         self.ablation.setRowCount(0)
+        self._request_render()
 
     def show_prediction(
         self, prediction, *, true_label: str | None = None, task_title: str = ""
@@ -185,10 +216,61 @@ class PredictionPanel(QWidget):
         self.subline.setText(
             f"{task_title}{' · ' if task_title else ''}from {used}{truth}{verdict}"
         )
-        self._draw_probabilities(prediction, true_label)
-        self._draw_terms(prediction)
-        self.canvas.draw_idle()
+        self._true_label = true_label
         self._fill_ablation(prediction)
+        self._request_render()
+
+    # ------------------------------------------------------------------ rendering
+    def _request_render(self) -> None:
+        """Render the plot for the current prediction off the UI thread (latest wins)."""
+        self._render_generation += 1
+        size = (max(self.canvas.width(), 200), max(self.canvas.height(), 200))
+        with self._render_lock:
+            self._render_job = (self.prediction, self._true_label, self._render_generation, size)
+        if not self._rendering:
+            self._start_render()
+
+    def _start_render(self) -> None:
+        self._rendering = True
+        worker = Worker(lambda progress, cancelled: self._render(), name="")
+        worker.signals.finished.connect(self._on_rendered)
+        worker.signals.failed.connect(lambda *_: self._on_rendered(None))
+        self._render_workers.add(worker)  # keep it (and its signals) alive until done
+        worker.signals.done.connect(lambda w=worker: self._render_workers.discard(w))
+        QThreadPool.globalInstance().start(worker)
+
+    def _render(self):
+        """Worker thread: update the artists and draw the figure into an RGBA buffer."""
+        with self._render_lock:
+            job = self._render_job
+        prediction, true_label, generation, (width, height) = job
+        dpi = self.figure.dpi
+        self.figure.set_size_inches(width / dpi, height / dpi)
+        if prediction is None:
+            for ax in (self.ax_probs, self.ax_terms):
+                ax.set_visible(False)
+        else:
+            self._draw_probabilities(prediction, true_label)
+            self._draw_terms(prediction)
+            for ax in (self.ax_probs, self.ax_terms):
+                ax.set_visible(True)
+        self._agg.draw()
+        buffer = bytes(self._agg.buffer_rgba())
+        w, h = self._agg.get_width_height()
+        return buffer, w, h, prediction, generation
+
+    def _on_rendered(self, result) -> None:
+        self._rendering = False
+        if result is not None:
+            buffer, w, h, prediction, generation = result
+            image = QImage(buffer, w, h, QImage.Format.Format_RGBA8888).copy()
+            self.canvas.setPixmap(QPixmap.fromImage(image))
+            self.rendered = prediction
+            if generation == self._render_generation:
+                self.plot_rendered.emit()
+                return
+        if result is None or generation != self._render_generation:
+            self._start_render()
 
     def _style(self, ax) -> None:
         ax.set_facecolor(BACKGROUND)
@@ -198,60 +280,89 @@ class PredictionPanel(QWidget):
             spine.set_visible(side in ("left", "bottom"))
         ax.title.set_color(FOREGROUND)
 
+    # Artists are made once per layout and then only updated: clearing and rebuilding
+    # matplotlib axes costs far more than drawing them.
     def _draw_probabilities(self, prediction, true_label: str | None) -> None:
         ax = self.ax_probs
-        ax.clear()
-        ax.set_axis_on()
-        self._style(ax)
-        classes = list(prediction.classes)
-        probs = [float(p) for p in prediction.probabilities]
-        colours = [ACCENT if c == prediction.predicted else BAR for c in classes]
-        y = list(range(len(classes)))[::-1]
-        self.probability_bars = ax.barh(y, probs, color=colours, height=0.42)
-        for yi, name, p in zip(y, classes, probs, strict=True):
-            mark = "  (true class)" if name == true_label else ""
-            ax.text(0, yi + 0.28, name + mark, va="bottom", ha="left", fontsize=8, color=FOREGROUND)
-            ax.text(min(p + 0.015, 0.9), yi, f"{p:.2f}", va="center", fontsize=8, color=FOREGROUND)
-        ax.set_yticks([])
-        ax.set_ylim(-0.5, len(classes) - 0.2)
-        ax.set_xlim(0, 1)
-        ax.set_title("Class probability", fontsize=9, loc="left")
+        classes = tuple(prediction.classes)
+        if self._prob_layout != classes:
+            ax.clear()
+            self._style(ax)
+            y = list(range(len(classes)))[::-1]
+            self.probability_bars = ax.barh(y, [0.0] * len(classes), height=0.42)
+            self._class_texts = [
+                ax.text(0, yi + 0.28, "", va="bottom", ha="left", fontsize=8, color=FOREGROUND)
+                for yi in y
+            ]
+            self._prob_texts = [
+                ax.text(0, yi, "", va="center", fontsize=8, color=FOREGROUND) for yi in y
+            ]
+            ax.set_yticks([])
+            ax.set_ylim(-0.5, len(classes) - 0.2)
+            ax.set_xlim(0, 1)
+            ax.set_title("Class probability", fontsize=9, loc="left")
+            self._prob_layout = classes
+        for bar, name_text, value_text, name, p in zip(
+            self.probability_bars,
+            self._class_texts,
+            self._prob_texts,
+            classes,
+            prediction.probabilities,
+            strict=True,
+        ):
+            p = float(p)
+            bar.set_width(p)
+            bar.set_color(ACCENT if name == prediction.predicted else BAR)
+            name_text.set_text(name + ("  (true class)" if name == true_label else ""))
+            value_text.set_text(f"{p:.2f}")
+            value_text.set_x(min(p + 0.015, 0.9))
 
     def _draw_terms(self, prediction) -> None:
         ax = self.ax_terms
-        ax.clear()
-        ax.set_axis_on()
-        self._style(ax)
         k = list(prediction.classes).index(prediction.predicted)
-        labels, values, colours = [], [], []
+        keys, labels, values = [], [], []
         for modality in ALL_MODALITIES:
             if modality in prediction.weights:
                 w = float(prediction.weights[modality])
                 contribution = prediction.contributions.get(modality.value)
-                c = float(contribution[k]) if contribution is not None else 0.0
                 used = modality in prediction.used
+                keys.append(modality.value)
                 labels.append(
                     f"{MODALITY_TITLES[modality]}  w={w:.2f}" + ("" if used else "  (off)")
                 )
-                values.append(c)
-                colours.append("#d9534f" if c >= 0 else "#4a7fd6")
+                values.append(float(contribution[k]) if contribution is not None else 0.0)
         if "residual" in prediction.contributions:
+            keys.append("residual")
             labels.append(f"Residual  gate={float(prediction.gate):.2f}")
             values.append(float(prediction.contributions["residual"][k]))
-            colours.append("#888888")
-        y = list(range(len(labels)))[::-1]
-        self.term_bars = ax.barh(y, values, color=colours, height=0.55)
+        if self._term_layout != tuple(keys):
+            ax.clear()
+            self._style(ax)
+            y = list(range(len(keys)))[::-1]
+            self.term_bars = ax.barh(y, [0.0] * len(keys), height=0.55)
+            self._term_texts = [
+                ax.text(0, yi, "", va="center", ha="left", fontsize=8, color=FOREGROUND) for yi in y
+            ]
+            self._term_values = [
+                ax.text(0, yi, "", va="center", fontsize=7, color=FOREGROUND) for yi in y
+            ]
+            self._term_zero = ax.axvline(0, color="#777777", linewidth=0.8)
+            ax.set_yticks([])
+            ax.set_xticks([])
+            ax.spines["bottom"].set_visible(False)
+            ax.set_ylim(-0.6, len(keys) - 0.4)
+            self._term_layout = tuple(keys)
         bound = max((abs(v) for v in values), default=1.0) or 1.0
         ax.set_xlim(-2.9 * bound, 1.6 * bound)
-        for yi, text, v in zip(y, labels, values, strict=True):
-            ax.text(-2.85 * bound, yi, text, va="center", ha="left", fontsize=8, color=FOREGROUND)
-            ax.text(
-                max(v, 0) + 0.05 * bound, yi, f"{v:+.2f}", va="center", fontsize=7, color=FOREGROUND
-            )
-        ax.set_yticks([])
-        ax.set_xticks([])
-        ax.spines["bottom"].set_visible(False)
-        ax.axvline(0, color="#777777", linewidth=0.8)
+        for key, bar, label_text, value_text, label, v in zip(
+            keys, self.term_bars, self._term_texts, self._term_values, labels, values, strict=True
+        ):
+            bar.set_width(v)
+            bar.set_color("#888888" if key == "residual" else ("#d9534f" if v >= 0 else "#4a7fd6"))
+            label_text.set_text(label)
+            label_text.set_x(-2.85 * bound)
+            value_text.set_text(f"{v:+.2f}")
+            value_text.set_x(max(v, 0) + 0.05 * bound)
         ax.set_title(
             f"Weight w_i · logit contribution to {abbreviate_class(prediction.predicted)}",
             fontsize=9,

@@ -117,7 +117,6 @@ class SlideCanvas(QWidget):
         self._generation += 1
         self.paths = tuple(Path(p) for p in paths)
         self.overlays = {}
-        self._drop_layers()
         self.chooser.blockSignals(True)
         self.chooser.clear()
         for p in self.paths:
@@ -126,6 +125,7 @@ class SlideCanvas(QWidget):
         self.chooser.setEnabled(len(self.paths) > 1)
         self.info.setText("")
         if not self.paths:
+            self._drop_layers()
             self.show_message(f"No slide for {case_id}." if case_id else "No slide.")
             self.slide_shown.emit("")
             return
@@ -169,9 +169,15 @@ class SlideCanvas(QWidget):
         if generation != self._generation:
             self._retire(reader)
             return
-        self._drop_layers()
+        old = self.reader
         self.reader = reader
-        self.slide_layer = self.viewer.add_image(levels, **kwargs)
+        if self.slide_layer is None:
+            self.slide_layer = self.viewer.add_image(levels, **kwargs)
+        else:  # swapping data costs milliseconds; a new layer hundreds (and a gc pass)
+            L.replace_image_data(self.slide_layer, levels, kwargs)
+            _set_visible(self.slide_layer, True)
+        if old is not None and old is not reader:
+            self._retire(old)
         self.stack.setCurrentWidget(self.qt_viewer)
         self._apply_overlays()
         self.viewer.reset_view()
@@ -192,8 +198,12 @@ class SlideCanvas(QWidget):
         self.slide_shown.emit(path.name)
 
     def _drop_layers(self) -> None:
-        self.viewer.layers.clear()
-        self.slide_layer = self.grid_layer = self.heat_layer = None
+        """Hide the layers (kept for reuse: removing a napari layer runs a full gc pass)."""
+        for layer in self.viewer.layers:
+            _set_visible(layer, False)
+        if self.slide_layer is not None and self.reader is not None:
+            # let go of the reader's pyramid so no slicing thread reads a closed file
+            L.replace_image_data(self.slide_layer, L.blank_pyramid(), {})
         if self.reader is not None:
             self._retire(self.reader)
             self.reader = None
@@ -218,25 +228,31 @@ class SlideCanvas(QWidget):
         self._apply_overlays()
 
     def _apply_overlays(self, *_) -> None:
-        for layer in (self.grid_layer, self.heat_layer):
-            if layer is not None and layer in self.viewer.layers:
-                self.viewer.layers.remove(layer)
-        self.grid_layer = self.heat_layer = None
         index = self.chooser.currentIndex()
-        has_any = bool(self.overlays.get(index, (None, None)) != (None, None))
-        self.grid_check.setEnabled(has_any)
-        self.heat_check.setEnabled(has_any and self.overlays[index][1] is not None)
-        if self.slide_layer is None or not has_any:
-            return
-        grid, heat = self.overlays[index]
+        grid, heat = self.overlays.get(index, (None, None))
+        self.grid_check.setEnabled(grid is not None)
+        self.heat_check.setEnabled(heat is not None)
+        showing = self.slide_layer is not None and self.slide_layer.visible
         mpp = self.reader.mpp if self.reader is not None else None
-        if grid is not None and self.grid_check.isChecked():
+        want_grid = showing and grid is not None and self.grid_check.isChecked()
+        want_heat = showing and heat is not None and self.heat_check.isChecked()
+        if want_grid:
             data, kwargs = L.tile_grid_layer(grid, mpp)
-            self.grid_layer = self.viewer.add_labels(data, **kwargs)
-            self.grid_layer.contour = 1
-        if heat is not None and self.heat_check.isChecked():
+            if self.grid_layer is None:
+                self.grid_layer = self.viewer.add_labels(data, **kwargs)
+                self.grid_layer.contour = 1
+            else:
+                L.replace_labels_data(self.grid_layer, data, kwargs)
+        if want_heat:
             data, kwargs = L.heatmap_layer(heat, mpp)
-            self.heat_layer = self.viewer.add_image(data, **kwargs)
+            if self.heat_layer is None:
+                self.heat_layer = self.viewer.add_image(data, **kwargs)
+            else:
+                L.replace_image_data(self.heat_layer, data, kwargs)
+        if self.grid_layer is not None:
+            _set_visible(self.grid_layer, want_grid)
+        if self.heat_layer is not None:
+            _set_visible(self.heat_layer, want_heat)
         if self.slide_layer is not None:
             self.viewer.layers.selection.active = self.slide_layer
 
@@ -244,3 +260,8 @@ class SlideCanvas(QWidget):
         self._drop_layers()
         for reader in list(self._retired):
             self._close(reader)
+
+
+def _set_visible(layer, visible: bool) -> None:
+    if layer.visible != visible:
+        layer.visible = visible

@@ -26,6 +26,7 @@ def grab_array(widget) -> np.ndarray:
 
 def panel_matches(panel, expected) -> None:
     """The panel shows exactly `expected` (a CasePrediction)."""
+    wait_until(lambda: panel.rendered is panel.prediction)
     shown = panel.prediction
     assert shown.used == expected.used
     assert shown.predicted == expected.predicted
