@@ -82,3 +82,29 @@ def test_split_with_given_test_ids():
     split = split_cases(ids, y, np.ones(20, bool), TrainSettings(), 0, test_ids=["p3", "p4"])
     assert split.test == ["p3", "p4"]
     assert "p3" not in split.train + split.validation
+
+
+def test_no_labelled_case_is_an_input_error():
+    import pytest
+
+    from corebt_viewer.core.errors import InputError
+    from corebt_viewer.fusion.synthetic import make_embeddings
+    from corebt_viewer.fusion.train import train_fusion
+
+    embeddings, _ = make_embeddings(10)
+    with pytest.raises(InputError, match="no labelled case"):
+        train_fusion(embeddings, {}, task="level1", classes=("A", "B", "C", "D"))
+
+
+def test_mri_only_model_has_the_rows_it_can_fill(train_synthetic):
+    from corebt_viewer.fusion.evaluate import evaluate_holdout
+
+    model, embeddings, labels = train_synthetic({Modality.MRI: "full"}, n=80)
+    assert model.modalities == (Modality.MRI,)
+    evaluation = evaluate_holdout(model, embeddings, labels, n_boot=50)
+    assert [r["name"] for r in evaluation.rows["missing"]] == ["MRI only", "Fusion"]
+    assert [r["name"] for r in evaluation.rows["paper"]] == [
+        "MRI only",
+        "Fusion",
+        "Fusion (MRI ablated)",
+    ]
