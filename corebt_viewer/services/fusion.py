@@ -252,6 +252,11 @@ def evaluate_model(
         )
     else:
         evaluation = evaluate_holdout(model, embeddings, targets, n_boot=n_boot)
+        if len(evaluation.patient_ids) < 30:
+            warnings.append(
+                f"note: only {len(evaluation.patient_ids)} held-out cases; for a steadier "
+                "estimate use --cv 5 (retrains on every fold)"
+            )
     title = f"CoRe-BT-Fusion, task {get_task(model.task).title}"
     out = write_evaluation(
         evaluation,
