@@ -17,6 +17,7 @@ from qtpy.QtWidgets import (
 
 from corebt_viewer.core.case import Case, Cohort
 from corebt_viewer.core.modalities import MRI_SEQUENCES, Modality
+from corebt_viewer.gui.prediction_panel import abbreviate_class
 
 SEQUENCE_MARKS = {
     MRI_SEQUENCES[0]: "1",
@@ -59,15 +60,12 @@ class CaseRow:
         if column == 3:
             return "✓" if case.report is not None else "—"
         if column == 4:
-            return self.truth or "?"
+            return abbreviate_class(self.truth) if self.truth else "?"
         if column == 5:
             if not self.predicted:
                 return ""
-            return (
-                f"{self.predicted} ({self.confidence:.0%})"
-                if self.confidence is not None
-                else self.predicted
-            )
+            short = abbreviate_class(self.predicted)
+            return f"{short} {self.confidence:.0%}" if self.confidence is not None else short
         if column == 6:
             return self.review
         return ""

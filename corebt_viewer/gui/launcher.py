@@ -139,8 +139,14 @@ class Launcher(QObject):
         if self.screenshot is not None:
             QTimer.singleShot(SETTLE_MS, self._take_screenshot)
         print(
-            f"corebt-viewer: case {patient_id} on screen after {self.elapsed():.2f} s",
-            file=sys.stderr,
+            f"corebt-viewer: case {patient_id} ready after {self.elapsed():.2f} s", file=sys.stderr
+        )
+        on_draw_once(self.window.mri.qt_viewer, lambda: self._on_drawn(patient_id))
+
+    def _on_drawn(self, patient_id: str) -> None:
+        self.timings["first_case_drawn"] = self.elapsed()
+        print(
+            f"corebt-viewer: case {patient_id} drawn after {self.elapsed():.2f} s", file=sys.stderr
         )
 
     def _take_screenshot(self) -> None:

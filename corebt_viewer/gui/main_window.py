@@ -123,10 +123,11 @@ class MainWindow(QMainWindow):
         )
         self.report_dock = self._dock("Report", self.report, Qt.DockWidgetArea.RightDockWidgetArea)
         self.splitDockWidget(self.prediction_dock, self.report_dock, Qt.Orientation.Vertical)
-        self.resizeDocks([self.case_dock], [330], Qt.Orientation.Horizontal)
-        self.resizeDocks([self.prediction_dock], [400], Qt.Orientation.Horizontal)
         self.resizeDocks(
-            [self.prediction_dock, self.report_dock], [640, 260], Qt.Orientation.Vertical
+            [self.case_dock, self.prediction_dock], [400, 410], Qt.Orientation.Horizontal
+        )
+        self.resizeDocks(
+            [self.prediction_dock, self.report_dock], [620, 280], Qt.Orientation.Vertical
         )
 
         self.case_list.case_selected.connect(self.open_case)
