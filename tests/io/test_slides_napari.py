@@ -12,6 +12,19 @@ from corebt_viewer.io.slides import TileCache, open_slide
 napari_components = pytest.importorskip("napari.components")
 
 
+@pytest.fixture
+def synchronous_slicing():
+    """Slice synchronously, whatever an earlier test (the viewer turns async on) left set."""
+    from napari.settings import get_settings
+
+    settings = get_settings()
+    before = settings.experimental.async_
+    settings.experimental.async_ = False
+    yield
+    settings.experimental.async_ = before
+
+
+@pytest.mark.usefixtures("synchronous_slicing")
 def test_napari_reads_only_the_tiles_it_shows(ndpi_path: Path):
     cache = TileCache()
     with open_slide(ndpi_path) as slide:
