@@ -149,6 +149,24 @@ class FusionPredictor:
         )
 
     # ------------------------------------------------------------------- one case
+    def check_encoders(self, embedding: CaseEmbedding) -> None:
+        """Refuse embeddings made by another encoder than the model was trained on.
+
+        Raises
+        ------
+        InputError
+            Naming the modality and both encoders.
+        """
+        for m in self.modalities:
+            trained, given = self.encoders.get(m), embedding.encoders.get(m)
+            if m in embedding.vectors and trained and given and trained != given:
+                raise InputError(
+                    None,
+                    f"case {embedding.patient_id}: its {m.title} embedding was made by encoder "
+                    f"{given!r} but the model was trained on {trained!r} embeddings; "
+                    f"embed the cohort with {trained!r} or train a model on {given!r}",
+                )
+
     def available_in(self, embedding: CaseEmbedding) -> frozenset[Modality]:
         """The model's modalities that this embedding has, with the model's vector size."""
         return frozenset(m for m in self.modalities if usable(embedding, m, self.dims[m]))
@@ -175,6 +193,7 @@ class FusionPredictor:
                 f"unknown ablation mode {ablation!r}; expected one of {ABLATION_MODES}"
             )
         without = frozenset(without)
+        self.check_encoders(embedding)
         available = self.available_in(embedding)
         used = available - without
         if not available:

@@ -85,3 +85,14 @@ def test_training_cases_are_flagged(complementary):
     model, embeddings, _ = complementary
     assert "split" in model.predict(embeddings[model.split["train"][0]]).flags
     assert "split" not in model.predict(embeddings[model.split["test"][0]]).flags
+
+
+def test_embeddings_of_another_encoder_are_refused(complementary, monkeypatch):
+    model, embeddings, _ = complementary
+    case = full_case(model, embeddings)
+    monkeypatch.setattr(model, "encoders", {**model.encoders, Modality.WSI: "builtin"})
+    foreign = CaseEmbedding(
+        case.patient_id, dict(case.vectors), encoders={**case.encoders, Modality.WSI: "gigapath"}
+    )
+    with pytest.raises(InputError, match="'gigapath' but the model was trained on 'builtin'"):
+        model.predict(foreign)
