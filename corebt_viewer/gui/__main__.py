@@ -55,6 +55,7 @@ def main(argv: list[str] | None = None) -> int:
         print("corebt-viewer: give either a cohort or --demo, not both", file=sys.stderr)
         return 2
 
+    prefetch = start_prefetch(args)  # read files while Qt and napari load
     from corebt_viewer.gui.app import create_application, install_excepthook
 
     app = create_application(sys.argv[:1])
@@ -71,6 +72,7 @@ def main(argv: list[str] | None = None) -> int:
         screenshot=Path(args.screenshot) if args.screenshot else None,
         timeout_s=args.timeout,
         start=START,
+        prefetch=prefetch,
     )
     if args.demo:
         launcher.open_demo(case_id=args.case)
@@ -79,6 +81,22 @@ def main(argv: list[str] | None = None) -> int:
     else:
         launcher.open_empty()
     return launcher.exec()
+
+
+def start_prefetch(args):
+    """Start reading the cohort to open (and its first case's MRI) in the background."""
+    from corebt_viewer.gui.prefetch import Prefetch
+
+    if args.cohort:
+        return Prefetch(args.cohort, args.case)
+    if args.demo:
+        from corebt_viewer.gui.app import user_cache_dir
+        from corebt_viewer.gui.demo_setup import demo_is_ready, demo_root
+
+        cache = user_cache_dir()
+        if demo_is_ready(cache):
+            return Prefetch(demo_root(cache) / "manifest.csv", args.case)
+    return None
 
 
 if __name__ == "__main__":

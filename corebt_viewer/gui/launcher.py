@@ -28,6 +28,7 @@ class Launcher(QObject):
         screenshot: Path | None = None,
         timeout_s: float = 600.0,
         start: float | None = None,
+        prefetch=None,
     ):
         super().__init__()
         self.app = app
@@ -36,11 +37,16 @@ class Launcher(QObject):
         self.screenshot = screenshot
         self.exit_code = 0
         self.window = MainWindow()
+        self.window.prefetch = prefetch
         self.window.resize(*size)  # no window manager under Xvfb: size it ourselves
         self.window.show()
         self.window.mri.viewer.reset_view()
         self.window.slides.viewer.reset_view()
+        self.window.mri.prepare_layers()  # UI-thread work while the first case loads
+        QTimer.singleShot(0, self.window.slides.prepare_layers)
         self.window.case_ready.connect(self._on_case_ready)
+        self.window.cohort_ready.connect(lambda: self._mark("model_loaded"))
+        self.window.mri.study_shown.connect(self._on_first_images)
         self._first_case = True
         self.timings: dict[str, float] = {"window_shown": self.elapsed()}
         if screenshot is not None:
@@ -48,6 +54,22 @@ class Launcher(QObject):
 
     def elapsed(self) -> float:
         return time.perf_counter() - self.start
+
+    def _on_first_images(self, patient_id: str) -> None:
+        """The first case's images are on the canvas: report when they are drawn."""
+        if "first_mri_shown" in self.timings:
+            return
+        self._mark("first_mri_shown")
+        on_draw_once(self.window.mri.qt_viewer, lambda: self._on_images_drawn(patient_id))
+
+    def _on_images_drawn(self, patient_id: str) -> None:
+        self._mark("first_case_drawn")
+        print(
+            f"corebt-viewer: case {patient_id} drawn after {self.elapsed():.2f} s", file=sys.stderr
+        )
+
+    def _mark(self, name: str) -> None:
+        self.timings.setdefault(name, self.elapsed())
 
     # ------------------------------------------------------------------ sources
     def open_empty(self) -> None:
@@ -138,15 +160,13 @@ class Launcher(QObject):
             self.window.prediction.set_modality_checked(modality, False)
         if self.screenshot is not None:
             QTimer.singleShot(SETTLE_MS, self._take_screenshot)
-        print(
-            f"corebt-viewer: case {patient_id} ready after {self.elapsed():.2f} s", file=sys.stderr
+        stages = ", ".join(
+            f"{k} {v:.2f}" for k, v in sorted(self.timings.items(), key=lambda kv: kv[1])
         )
-        on_draw_once(self.window.mri.qt_viewer, lambda: self._on_drawn(patient_id))
-
-    def _on_drawn(self, patient_id: str) -> None:
-        self.timings["first_case_drawn"] = self.elapsed()
         print(
-            f"corebt-viewer: case {patient_id} drawn after {self.elapsed():.2f} s", file=sys.stderr
+            f"corebt-viewer: case {patient_id} ready (images, slide, report, prediction) after "
+            f"{self.elapsed():.2f} s; start-up stages (s since import): {stages}",
+            file=sys.stderr,
         )
 
     def _take_screenshot(self) -> None:

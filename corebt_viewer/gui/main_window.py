@@ -42,15 +42,15 @@ def default_model_dir(cohort: Cohort, task: str = DEFAULT_TASK) -> Path:
     return cohort.root / ".corebt" / "models" / task
 
 
-def load_mri_task(case: Case):
+def load_mri_task(case: Case, prefetched=None):
     """Worker task: the case's MRI study and a display window per sequence."""
 
     def task(progress, cancelled):
-        from corebt_viewer.io.nifti import load_case_mri
+        if prefetched is not None:
+            return prefetched.result()
+        from corebt_viewer.gui.prefetch import load_study
 
-        study = load_case_mri(case)
-        windows = {seq: L.brain_window(vol) for seq, vol in study.volumes.items()}
-        return study, windows
+        return load_study(case)
 
     return task
 
@@ -96,6 +96,8 @@ class MainWindow(QMainWindow):
         self._generation = 0
         self._embed_worker: Worker | None = None
         self.actions: dict[str, QAction] = {}
+        self.prefetch = None  # a gui.prefetch.Prefetch started before the window existed
+        self._model_request: tuple | None = None
         self._build()
         self._build_actions()
         self.workers.busy_changed.connect(self._on_busy)
@@ -270,12 +272,26 @@ class MainWindow(QMainWindow):
         first = case_id if case_id in cohort.ids else (cohort.ids[0] if cohort.ids else None)
         if case_id and case_id not in cohort.ids:
             self.statusBar().showMessage(f"No case {case_id!r} in this cohort", 8000)
-        self._load_model(embeddings)
+        # the model loads once the first case's images are up: importing torch next to
+        # the UI thread's first layer building would slow both
+        self.model_state = "loading"
+        self._model_request = (embeddings,)
+        if not first or not cohort[first].mri:
+            self._start_model_load()
         if first:
             self.case_list.select(first)
 
     def open_cohort_path(self, path: str | Path, **kwargs) -> None:
+        """Read a cohort (folder or manifest) in a worker, then show it."""
+        prefetch = (
+            self.prefetch
+            if self.prefetch is not None and self.prefetch.path == Path(path)
+            else None
+        )
+
         def task(progress, cancelled):
+            if prefetch is not None:
+                return prefetch.cohort.result()
             from corebt_viewer.io.manifest import read_cohort
 
             return read_cohort(path)
@@ -385,7 +401,8 @@ class MainWindow(QMainWindow):
         # MRI
         if case.mri:
             self.mri.show_message(f"Loading MRI of {patient_id}…")
-            worker = Worker(load_mri_task(case), name=f"loading MRI of {patient_id}")
+            prefetched = self.prefetch.take_mri(patient_id) if self.prefetch is not None else None
+            worker = Worker(load_mri_task(case, prefetched), name=f"loading MRI of {patient_id}")
             worker.signals.finished.connect(lambda r, g=generation: self._on_mri(g, r))
             worker.signals.failed.connect(lambda m, d, g=generation: self._on_mri_failed(g, m))
             self.workers.start(worker)
@@ -542,7 +559,15 @@ class MainWindow(QMainWindow):
             self._done("prediction")
 
     # ------------------------------------------------------------------ status
+    def _start_model_load(self) -> None:
+        if self._model_request is not None:
+            (embeddings,) = self._model_request
+            self._model_request = None
+            self._load_model(embeddings)
+
     def _done(self, part: str) -> None:
+        if part == "mri":
+            self._start_model_load()
         if part in self._pending:
             self._pending.discard(part)
             if not self._pending and self.case is not None:

@@ -254,17 +254,29 @@ class MriCanvas(QWidget):
 
     def _ensure_layer_steps(self) -> list:
         """Steps creating the layer slots (first case only)."""
-        if self.image_layers:
-            return []
-        steps = [lambda s=seq: self._add_image_slot(s) for seq in MRI_SEQUENCES]
-        steps.append(self._add_mask_slot)
+        steps = [
+            (lambda s=seq: self._add_image_slot(s))
+            for seq in MRI_SEQUENCES
+            if seq not in self.image_layers
+        ]
+        if self.labels_layer is None:
+            steps.append(self._add_mask_slot)
         return steps
 
+    def prepare_layers(self) -> None:
+        """Create the layer slots now (e.g. while the first case is still loading)."""
+        if not self.steps.busy:
+            self.steps.run(self._ensure_layer_steps())
+
     def _add_image_slot(self, seq: Sequence) -> None:
+        if seq in self.image_layers:
+            return
         data, kwargs = L.empty_volume_layer(seq)
         self.image_layers[seq] = self.viewer.add_image(data, **kwargs)
 
     def _add_mask_slot(self) -> None:
+        if self.labels_layer is not None:
+            return
         data, kwargs = L.empty_labels_layer()
         kwargs["opacity"] = self.opacity_slider.value() / 100
         self.labels_layer = self.viewer.add_labels(data, **kwargs)

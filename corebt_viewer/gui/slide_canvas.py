@@ -27,7 +27,7 @@ from corebt_viewer.gui import layers as L
 from corebt_viewer.gui.widgets import MessagePane
 from corebt_viewer.gui.workers import Worker, WorkerPool
 
-TILE_CACHE_BYTES = 256 * 1024 * 1024
+TILE_CACHE_BYTES = 128 * 1024 * 1024
 
 
 def make_tile_cache(max_bytes: int = TILE_CACHE_BYTES):
@@ -106,6 +106,25 @@ class SlideCanvas(QWidget):
         layout.setSpacing(2)
         layout.addLayout(bar)
         layout.addWidget(self.stack, 1)
+
+    def prepare_layers(self) -> None:
+        """Create the slide and overlay layers now, hidden; slides then only swap data."""
+        if self.slide_layer is None:
+            self.slide_layer = self.viewer.add_image(
+                L.blank_pyramid(),
+                rgb=True,
+                multiscale=True,
+                contrast_limits=(0, 255),
+                units=("um", "um"),
+                visible=False,
+            )
+        if self.grid_layer is None:
+            data, kwargs = L.tile_grid_layer(_placeholder_map(), 1.0)
+            self.grid_layer = self.viewer.add_labels(data, visible=False, **kwargs)
+            self.grid_layer.contour = 1
+        if self.heat_layer is None:
+            data, kwargs = L.heatmap_layer(_placeholder_map(), 1.0)
+            self.heat_layer = self.viewer.add_image(data, visible=False, **kwargs)
 
     def show_message(self, text: str) -> None:
         self.message.setText(text)
@@ -265,3 +284,8 @@ class SlideCanvas(QWidget):
 def _set_visible(layer, visible: bool) -> None:
     if layer.visible != visible:
         layer.visible = visible
+
+
+def _placeholder_map() -> L.TileMap:
+    """A one-cell, 1-micron tile map: a hidden overlay that leaves the view's extent alone."""
+    return L.tile_map(np.zeros((1, 2)), np.ones(1), tile_size=1)

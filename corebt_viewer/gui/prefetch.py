@@ -1,0 +1,55 @@
+"""Read the cohort and the first case's MRI while the window is still being built.
+
+Importing Qt and napari and building the canvases takes seconds of the UI thread; the
+files can be read meanwhile in a background thread (no Qt involved).
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+
+
+def load_study(case):
+    """The MRI study of `case` and a display window per sequence (any thread)."""
+    from corebt_viewer.gui.layers import brain_window
+    from corebt_viewer.io.nifti import load_case_mri
+
+    study = load_case_mri(case)
+    return study, {seq: brain_window(vol) for seq, vol in study.volumes.items()}
+
+
+class Prefetch:
+    """Start reading `path` (a cohort) and its first case's MRI in a background thread.
+
+    Attributes
+    ----------
+    path : Path
+    cohort : Future of Cohort
+    mri : dict of patient id -> Future of (MRIStudy, windows)
+    """
+
+    def __init__(self, path: str | Path, case_id: str | None = None):
+        self.path = Path(path)
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="corebt-prefetch")
+        self.mri: dict[str, Future] = {}
+        self.cohort: Future = self._executor.submit(self._read, case_id)
+        self._executor.shutdown(wait=False)
+
+    def _read(self, case_id: str | None):
+        from corebt_viewer.io.manifest import read_cohort
+
+        cohort = read_cohort(self.path)
+        first = case_id if case_id in cohort.ids else (cohort.ids[0] if cohort.ids else None)
+        if first is not None and cohort[first].mri:
+            future: Future = Future()
+            self.mri[first] = future
+            try:
+                future.set_result(load_study(cohort[first]))
+            except BaseException as exc:  # noqa: BLE001 - handed to whoever waits
+                future.set_exception(exc)
+        return cohort
+
+    def take_mri(self, patient_id: str) -> Future | None:
+        """The prefetched MRI of `patient_id` (once), or ``None``."""
+        return self.mri.pop(patient_id, None)
