@@ -526,10 +526,11 @@ class MaskEditor(QWidget):
         self.mode_buttons[mode].setChecked(True)
         if self.layer is None:
             return
+        if mode != "pan_zoom" and not self.layer.visible:
+            self.layer.visible = True  # (napari restores the mode it had when hidden)
         self.layer.mode = mode
         if self.viewer is not None:
             if mode != "pan_zoom":
-                self.layer.visible = True
                 self.viewer.layers.selection.active = self.layer
             else:
                 image = self._image_layer()
@@ -684,7 +685,12 @@ class MaskEditor(QWidget):
     def _show_stats(self, token: int, result) -> None:
         if token != self._stats_token:
             return
-        stats, ms = result
+        try:
+            self._fill_table(*result)
+        except RuntimeError:  # the widget was deleted while the worker ran
+            return
+
+    def _fill_table(self, stats: me.EditStats, ms: float) -> None:
         self.stats_ms.append(ms)
         self.last_stats = stats
         for row, region in enumerate(stats.rows()):
@@ -854,7 +860,7 @@ class MaskEditor(QWidget):
         if self.session is None:
             return False
         if self.session.has_unsaved_edits:
-            answer = self.guard.prompts.unsaved_edits(self, self.session.case_id)
+            answer = Answer(self.guard.prompts.unsaved_edits(self, self.session.case_id))
             if answer is Answer.CANCEL:
                 return False
             if answer is Answer.SAVE:
@@ -884,6 +890,7 @@ class MaskEditor(QWidget):
 
     def shutdown(self) -> None:
         """Window closing: save the review, stop autosaving, close the database."""
+        self._stats_token += 1
         self.review.commit()
         self.guard.stop()
         if self.db is not None:

@@ -184,7 +184,7 @@ class MaskGuard(QObject):
         session = self.session
         if session is None or not session.has_unsaved_edits:
             return True
-        answer = self.prompts.unsaved_edits(self._parent, session.case_id)
+        answer = Answer(self.prompts.unsaved_edits(self._parent, session.case_id))
         if answer is Answer.SAVE:
             saved = session.save()
             self.dirty = False
