@@ -136,6 +136,8 @@ class MaskEditor(QWidget):
         "New mask" was chosen for a case without one (the canvas should show the layer).
     version_opened(str)
         A version was loaded into the working labels.
+    summary_requested()
+        "Export case summary" was pressed (the window gathers the prediction and slides).
     """
 
     saved = Signal(object)
@@ -143,6 +145,7 @@ class MaskEditor(QWidget):
     tool_applied = Signal(str, int)
     mask_created = Signal()
     version_opened = Signal(str)
+    summary_requested = Signal()
 
     def __init__(
         self,
@@ -197,6 +200,7 @@ class MaskEditor(QWidget):
         self.tabs.addTab(self._build_versions_tab(), "Versions")
         self.review = ReviewPanel()
         self.tabs.addTab(self.review, "Review")
+        self.tabs.addTab(self._build_outputs_tab(), "3D && summary")
         layout.addWidget(self.tabs)
 
         layout.addWidget(self._build_table())
@@ -389,6 +393,27 @@ class MaskEditor(QWidget):
         layout.addWidget(self.versions_note)
         return tab
 
+    def _build_outputs_tab(self) -> QWidget:
+        from corebt_viewer.gui.surface_view import SurfacePanel
+
+        tab = QWidget()
+        layout = QVBoxLayout(tab)
+        layout.setContentsMargins(4, 4, 4, 4)
+        box = QGroupBox("Tumour surfaces")
+        inner = QVBoxLayout(box)
+        self.surfaces = SurfacePanel()
+        inner.addWidget(self.surfaces)
+        layout.addWidget(box)
+        self.summary_button = QPushButton("Export case summary (PDF + PNG)…")
+        self.summary_button.setToolTip(
+            "One page: key MRI slice with the mask, slides with the heat map, prediction, "
+            "modality weights, ablation table and region volumes"
+        )
+        self.summary_button.clicked.connect(lambda: self.summary_requested.emit())
+        layout.addWidget(self.summary_button)
+        layout.addStretch(1)
+        return tab
+
     def _build_table(self) -> QWidget:
         table = QTableWidget(len(REGIONS) + 1, 5)
         table.setHorizontalHeaderLabels(["Region", "Volume mL", "Original mL", "Changed", "Dice"])
@@ -468,6 +493,8 @@ class MaskEditor(QWidget):
         layer.events.paint.connect(self._on_paint)
         layer.events.mode.connect(self._on_layer_mode)
         self.guard.watch(session)
+        if viewer is not None:
+            self.surfaces.set_target(viewer, layer, session.case_id, affine=session.affine)
         self.case_label.setText(f"Mask of {session.case_id}")
         self.review.show_case(session.case_id)
         self.guard.offer_recovery()
@@ -498,6 +525,7 @@ class MaskEditor(QWidget):
                     pass
             if self.layer.mode != "pan_zoom":
                 self.layer.mode = "pan_zoom"
+        self.surfaces.remove_surfaces()
         self.guard.watch(None)
         self.session = None
         self.layer = None
