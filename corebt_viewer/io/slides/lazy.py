@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import operator
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -15,6 +17,30 @@ if TYPE_CHECKING:
 TILE_SIZE = 256
 #: ``np.asarray(level)`` is refused above this size: index a region instead.
 MAX_ARRAY_BYTES = 64 * 2**20
+#: Threads that read the missing tiles of one request in parallel (OpenSlide reads are
+#: thread-safe and release the GIL while decoding).
+READ_THREADS = 4
+
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+_in_pool = threading.local()
+
+
+def _read_pool() -> ThreadPoolExecutor:
+    """The process-wide tile-reading thread pool (created on first use)."""
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(
+                max_workers=READ_THREADS,
+                thread_name_prefix="corebt-tiles",
+                initializer=_mark_pool_thread,
+            )
+        return _pool
+
+
+def _mark_pool_thread() -> None:
+    _in_pool.active = True
 
 
 class LazyLevel:
@@ -112,23 +138,45 @@ class LazyLevel:
         size = self.tile_size
         row_tiles = rows // size
         col_tiles = cols // size
-        for ty in np.unique(row_tiles):
+        tys, txs = np.unique(row_tiles), np.unique(col_tiles)
+        tiles = self._tiles([(int(tx), int(ty)) for ty in tys for tx in txs])
+        for ty in tys:
             pos_r = np.flatnonzero(row_tiles == ty)
-            local_r = rows[pos_r] - ty * size
-            for tx in np.unique(col_tiles):
+            local_r = _as_index(rows[pos_r] - ty * size)
+            where_r = _as_index(pos_r)
+            for tx in txs:
                 pos_c = np.flatnonzero(col_tiles == tx)
-                local_c = cols[pos_c] - tx * size
-                tile = self._tile(int(tx), int(ty))
-                where_r, where_c = _as_index(pos_r), _as_index(pos_c)
+                local_c = _as_index(cols[pos_c] - tx * size)
+                where_c = _as_index(pos_c)
+                tile = tiles[int(tx), int(ty)]
+                if isinstance(local_r, slice) and isinstance(local_c, slice):
+                    block = tile[local_r, local_c]  # a view: one copy, into `out`
+                else:
+                    block = tile[local_r][:, local_c]
                 if not isinstance(where_r, slice) and not isinstance(where_c, slice):
-                    where_r, where_c = np.ix_(where_r, where_c)
-                out[where_r, where_c] = tile[_as_index(local_r)][:, _as_index(local_c)]
+                    out[np.ix_(where_r, where_c)] = block
+                else:
+                    out[where_r, where_c] = block
         return out
 
+    def _tiles(self, wanted: list[tuple[int, int]]) -> dict[tuple[int, int], np.ndarray]:
+        """The tiles `wanted`, reading the uncached ones in parallel on the read pool."""
+        missing = [t for t in wanted if self._key(*t) not in self.cache]
+        futures = {}
+        if len(missing) > 1 and not getattr(_in_pool, "active", False):
+            pool = _read_pool()
+            futures = {t: pool.submit(self._tile, *t) for t in missing[1:]}
+        found = {t: self._tile(*t) for t in wanted if t not in futures}
+        for t, future in futures.items():
+            found[t] = future.result()
+        return found
+
+    def _key(self, tx: int, ty: int) -> tuple:
+        return (self.reader.token, self.level, self.tile_size, tx, ty)
+
     def _tile(self, tx: int, ty: int) -> np.ndarray:
-        key = (self.reader.token, self.level, self.tile_size, tx, ty)
         return self.cache.get_or_load(
-            key, lambda: self.reader.read_tile(self.level, tx, ty, self.tile_size)
+            self._key(tx, ty), lambda: self.reader.read_tile(self.level, tx, ty, self.tile_size)
         )
 
 
@@ -160,9 +208,12 @@ class DownsampledLevel(LazyLevel):
     def downsample(self) -> float:
         return 2.0 * self.parent.downsample
 
+    def _key(self, tx: int, ty: int) -> tuple:
+        return (self.reader.token, "halved", self.level, self.tile_size, tx, ty)
+
     def _tile(self, tx: int, ty: int) -> np.ndarray:
         size = self.tile_size
-        key = (self.reader.token, "halved", self.level, size, tx, ty)
+        key = self._key(tx, ty)
 
         def load() -> np.ndarray:
             block = self.parent[

@@ -126,7 +126,9 @@ class OpenSlideReader(SlideReader):
             raise InputError(
                 self.path, f"cannot read pixels at level {level} ({_explain(exc)})"
             ) from None
-        return composite_on_white(np.asarray(image.convert("RGBA")))
+        if image.mode != "RGBA":  # OpenSlide gives RGBA; PIL-read plain images may not
+            image = image.convert("RGBA")
+        return composite_on_white(np.asarray(image))
 
     def _read_associated(self, name: str) -> np.ndarray:
         try:
