@@ -4,6 +4,9 @@ A double-click (no arguments) opens the built-in demo cohort, built on first use
 user cache folder; any argument is handled as by the ``corebt-viewer`` command.
 ``corebt-viewer --self-test`` checks that the bundled libraries load (torch, OpenSlide,
 VTK, the MiniLM report model, Qt, napari and its plugin manifest) and exits.
+``corebt-viewer -m MODULE ARGS...`` runs a bundled module as ``python -m`` would: the
+viewer starts helpers such as the demo builder with ``sys.executable -m ...``, and in the
+bundle ``sys.executable`` is this program (``-m corebt_viewer.cli.main`` is the CLI).
 """
 
 from __future__ import annotations
@@ -77,11 +80,41 @@ def self_test() -> int:
     return 1 if failed else 0
 
 
+def run_module(module: str, args: list[str]) -> int:
+    """``python -m module args...`` inside the bundle; its exit status."""
+    import runpy
+
+    sys.argv = [module, *args]
+    try:
+        runpy.run_module(module, run_name="__main__", alter_sys=True)
+    except SystemExit as exc:
+        if exc.code is None or isinstance(exc.code, int):
+            return exc.code or 0
+        print(exc.code, file=sys.stderr)
+        return 1
+    return 0
+
+
+def preload_before_qt() -> None:
+    """Import pydantic (through napari's settings) before PySide6.
+
+    Once PySide6 is imported, its import hook (shibokensupport ``feature_imported``) calls
+    ``inspect.getsource`` on newly imported modules; in the bundle, where no ``.py`` files
+    exist, that reaches pydantic's lazy module ``__getattr__`` while pydantic is half
+    imported and fails with a circular import (seen in about half of the starts).
+    """
+    import napari.settings  # noqa: F401 - imports pydantic fully
+    import pydantic._internal._validators  # noqa: F401
+
+
 def main() -> int:
     multiprocessing.freeze_support()  # the demo generator's worker processes re-enter here
     args = sys.argv[1:]
     if args == ["--self-test"]:
         return self_test()
+    if len(args) >= 2 and args[0] == "-m":
+        return run_module(args[1], args[2:])
+    preload_before_qt()
     from corebt_viewer.gui.__main__ import main as viewer_main
 
     return viewer_main(args or ["--demo"])

@@ -66,6 +66,29 @@ def test_bundled_libraries_load(bundle, tmp_path):
         assert f"ok     {name}" in result.stdout
 
 
+def test_bundle_runs_bundled_modules_like_python_dash_m(bundle, tmp_path):
+    """The viewer starts its demo builder as ``sys.executable -m ...``: the bundle obeys."""
+    env = _clean_env(tmp_path)
+    result = subprocess.run(
+        [str(bundle), "-m", "corebt_viewer.cli.main", "--help"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "demo-data" in result.stdout
+    result = subprocess.run(
+        [str(bundle), "-m", "corebt_viewer.gui.demo_setup"],  # no cache folder: its usage
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 2
+    assert "usage: python -m corebt_viewer.gui.demo_setup" in result.stderr
+
+
 def test_bundle_writes_a_screenshot_of_a_cohort_under_xvfb(bundle, tmp_path):
     from PIL import Image
 
