@@ -181,6 +181,9 @@ class MaskEditor(QWidget):
 
     # ================================================================== widgets
     def _build(self) -> None:
+        self.setStyleSheet(
+            "QToolButton:checked { background: #3b6ea8; color: white; border-radius: 3px; }"
+        )
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.setSpacing(6)
@@ -200,7 +203,8 @@ class MaskEditor(QWidget):
         self.tabs.addTab(self._build_versions_tab(), "Versions")
         self.review = ReviewPanel()
         self.tabs.addTab(self.review, "Review")
-        self.tabs.addTab(self._build_outputs_tab(), "3D && summary")
+        self.tabs.addTab(self._build_outputs_tab(), "3D")
+        self.tabs.setTabToolTip(4, "3D surfaces, mesh export and the case summary")
         layout.addWidget(self.tabs)
 
         layout.addWidget(self._build_table())
@@ -228,7 +232,8 @@ class MaskEditor(QWidget):
         self.label_buttons: dict[int, QToolButton] = {}
         for region in REGIONS:
             button = QToolButton()
-            button.setText(f"{region.short}  {region.title}")
+            button.setText(region.short)
+            button.setMinimumWidth(42)
             button.setCheckable(True)
             button.setToolTip(f"Paint {region.title} (label {int(region)})")
             colour = _hex(region.colour)
@@ -241,6 +246,10 @@ class MaskEditor(QWidget):
             self.label_buttons[int(region)] = button
         self.label_buttons[int(REGIONS[0])].setChecked(True)
         self.label_group.idClicked.connect(self.set_label)
+        self.label_name = QLabel(REGIONS[0].title)
+        self.label_name.setStyleSheet("color: #c8c8c8;")
+        labels.addWidget(self.label_name)
+        labels.addStretch(1)
         grid.addLayout(labels)
         # modes
         modes = QHBoxLayout()
@@ -251,7 +260,6 @@ class MaskEditor(QWidget):
             button.setText(text)
             button.setCheckable(True)
             button.setToolTip(tip)
-            button.setMinimumWidth(56)
             self.mode_group.addButton(button, i)
             modes.addWidget(button)
             self.mode_buttons[mode] = button
@@ -259,10 +267,12 @@ class MaskEditor(QWidget):
         self.mode_group.idClicked.connect(lambda i: self.set_mode(MODES[i][0]))
         modes.addStretch(1)
         self.undo_button = QToolButton()
-        self.undo_button.setText("↶ Undo")
+        self.undo_button.setText("↶")
+        self.undo_button.setToolTip("Undo the last stroke or tool (Ctrl+Z on the canvas)")
         self.undo_button.clicked.connect(self.undo)
         self.redo_button = QToolButton()
-        self.redo_button.setText("↷ Redo")
+        self.redo_button.setText("↷")
+        self.redo_button.setToolTip("Redo (Ctrl+Shift+Z on the canvas)")
         self.redo_button.clicked.connect(self.redo)
         modes.addWidget(self.undo_button)
         modes.addWidget(self.redo_button)
@@ -299,7 +309,8 @@ class MaskEditor(QWidget):
         self.dim_warning.setStyleSheet("color: #ffb347;")
         self.dim_warning.hide()
         form.addRow("", self.dim_warning)
-        self.preserve_check = QCheckBox("Preserve other regions (paint background only)")
+        self.preserve_check = QCheckBox("Preserve other regions")
+        self.preserve_check.setToolTip("Paint only over background, never over another region")
         self.preserve_check.toggled.connect(self.set_preserve)
         form.addRow("", self.preserve_check)
         grid.addLayout(form)
@@ -320,6 +331,9 @@ class MaskEditor(QWidget):
         self.range_source.setStyleSheet("color: #9a9a9a;")
         inner.addWidget(self.range_source)
         inner.addWidget(self.range_slider)
+        for widget in (self.range_source, self.range_slider):
+            widget.setVisible(False)
+            box.toggled.connect(widget.setVisible)
         grid.addWidget(box)
         grid.addStretch(1)
         return tab
@@ -333,15 +347,17 @@ class MaskEditor(QWidget):
         self.islands_ml.setDecimals(3)
         self.islands_ml.setValue(0.05)
         self.islands_ml.setSuffix(" mL")
-        self.islands_ml.setToolTip("Pieces of any region smaller than this go")
+        self.islands_ml.setToolTip("Islands: pieces of any region smaller than this go")
         self.islands_fill = QComboBox()
-        self.islands_fill.addItems(["to background", "to surrounding region"])
+        self.islands_fill.addItems(["background", "surrounding"])
+        self.islands_fill.setToolTip(
+            "What removed voxels become: background, or the nearest region"
+        )
         islands = QPushButton("Remove small islands")
         islands.clicked.connect(lambda: self.apply_tool("islands"))
-        grid.addWidget(QLabel("Smaller than"), 0, 0)
-        grid.addWidget(self.islands_ml, 0, 1)
-        grid.addWidget(self.islands_fill, 0, 2)
-        grid.addWidget(islands, 1, 0, 1, 3)
+        grid.addWidget(self.islands_ml, 0, 0)
+        grid.addWidget(self.islands_fill, 0, 1)
+        grid.addWidget(islands, 1, 0, 1, 2)
         self.smooth_method = QComboBox()
         self.smooth_method.addItems(["gaussian", "median", "opening", "closing"])
         self.smooth_sigma = QDoubleSpinBox()
@@ -350,21 +366,22 @@ class MaskEditor(QWidget):
         self.smooth_sigma.setSuffix(" mm")
         smooth = QPushButton("Smooth selected region")
         smooth.clicked.connect(lambda: self.apply_tool("smooth"))
-        grid.addWidget(QLabel("Smoothing"), 2, 0)
-        grid.addWidget(self.smooth_method, 2, 1)
-        grid.addWidget(self.smooth_sigma, 2, 2)
-        grid.addWidget(smooth, 3, 0, 1, 3)
+        self.smooth_method.setToolTip("Smoothing filter")
+        self.smooth_sigma.setToolTip("Gaussian width")
+        grid.addWidget(self.smooth_method, 2, 0)
+        grid.addWidget(self.smooth_sigma, 2, 1)
+        grid.addWidget(smooth, 3, 0, 1, 2)
         interp = QPushButton("Fill between slices (selected region)")
         interp.setToolTip(
             "Draw the region on a few slices of the current plane, then interpolate the "
             "slices between them"
         )
         interp.clicked.connect(lambda: self.apply_tool("interpolate"))
-        grid.addWidget(interp, 4, 0, 1, 3)
+        grid.addWidget(interp, 4, 0, 1, 2)
         self.tool_status = QLabel("Each tool is one undoable step.")
         self.tool_status.setWordWrap(True)
         self.tool_status.setStyleSheet("color: #9a9a9a;")
-        grid.addWidget(self.tool_status, 5, 0, 1, 3)
+        grid.addWidget(self.tool_status, 5, 0, 1, 2)
         grid.setRowStretch(6, 1)
         self.tool_buttons = [islands, smooth, interp]
         return tab
@@ -416,7 +433,12 @@ class MaskEditor(QWidget):
 
     def _build_table(self) -> QWidget:
         table = QTableWidget(len(REGIONS) + 1, 5)
-        table.setHorizontalHeaderLabels(["Region", "Volume mL", "Original mL", "Changed", "Dice"])
+        table.setHorizontalHeaderLabels(["Region", "mL", "Orig. mL", "Changed", "Dice"])
+        table.horizontalHeaderItem(1).setToolTip("Volume of the edited mask (millilitres)")
+        table.horizontalHeaderItem(2).setToolTip("Volume in the original mask")
+        table.horizontalHeaderItem(3).setToolTip("Voxels added plus removed, against the original")
+        table.horizontalHeaderItem(4).setToolTip("Dice overlap with the original")
+        table.setWordWrap(False)
         table.verticalHeader().hide()
         table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
@@ -427,7 +449,8 @@ class MaskEditor(QWidget):
         names = [(r.short, r.title, _hex(r.colour)) for r in REGIONS]
         names.append(("WT", "Whole tumour", "#dddddd"))
         for row, (short, title, colour) in enumerate(names):
-            item = QTableWidgetItem(f"■ {title} ({short})")
+            item = QTableWidgetItem(f"■ {title}")
+            item.setToolTip(f"{title} ({short})")
             item.setForeground(QColor(colour))
             table.setItem(row, 0, item)
             for col in range(1, 5):
@@ -542,6 +565,7 @@ class MaskEditor(QWidget):
     # ================================================================== editing settings
     def set_label(self, label: int) -> None:
         self.label_buttons[int(label)].setChecked(True)
+        self.label_name.setText(next(r.title for r in REGIONS if int(r) == int(label)))
         if self.layer is not None:
             self.layer.selected_label = int(label)
             if self.layer.mode == "erase":
@@ -812,6 +836,8 @@ class MaskEditor(QWidget):
         """Ctrl+S: write the working labels as a new version; returns the SavedMask."""
         if self.session is None or not self.save_button.isEnabled():
             return None
+        if self.review.reviewer:
+            self.session.author = self.review.reviewer
         try:
             saved = self.session.save()
         except Exception as exc:  # noqa: BLE001 - the user sees why, edits stay

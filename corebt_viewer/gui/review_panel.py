@@ -59,7 +59,7 @@ class ReviewPanel(QWidget):
 
         self.status_combo = QComboBox()
         for status in ReviewStatus:
-            self.status_combo.addItem(status.title, status)
+            self.status_combo.addItem(status.title)
         self.status_combo.setToolTip("Review status of this case (saved at once)")
         self.status_combo.currentIndexChanged.connect(self._on_status)
         self.reviewer_edit = QLineEdit(default_reviewer())
@@ -116,7 +116,7 @@ class ReviewPanel(QWidget):
         self._colour(review.status)
 
     def status(self) -> ReviewStatus:
-        return self.status_combo.currentData()
+        return list(ReviewStatus)[max(self.status_combo.currentIndex(), 0)]
 
     def set_status(self, status: ReviewStatus | str) -> None:
         self.status_combo.setCurrentIndex(list(ReviewStatus).index(ReviewStatus.parse(status)))
