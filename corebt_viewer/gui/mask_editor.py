@@ -162,6 +162,7 @@ class MaskEditor(QWidget):
         self.db = None
         self.cohort_root: Path | None = None
         self.limit: IntensityLimit | None = None
+        self._range_source_id: int | None = None  # the image the slider's range came from
         self.guard = MaskGuard(self, interval_ms=autosave_ms, prompts=prompts)
         self.guard.labels_replaced.connect(self._labels_replaced)
         self.guard.saved.connect(self._on_saved)
@@ -643,14 +644,21 @@ class MaskEditor(QWidget):
         if hi <= lo:
             hi = lo + 1.0
         current = tuple(self.range_slider.value())
+        new_source = self._range_source_id != id(data)
+        self._range_source_id = id(data)
         self.range_slider.blockSignals(True)
         self.range_slider.setRange(lo, hi)
-        if not (lo <= current[0] < current[1] <= hi) or current == (0.0, 1.0):
+        if new_source or not (lo <= current[0] < current[1] <= hi):
             low, high = (float(v) for v in getattr(image, "contrast_limits", (lo, hi)))
             self.range_slider.setValue((low, high))
         self.range_slider.blockSignals(False)
         low, high = self.range_slider.value()
         self.limit = IntensityLimit(self.layer, self._image_data, low, high)
+
+    def refresh_intensity_source(self) -> None:
+        """The sequence in view changed: take the range from it (when the limit is on)."""
+        if self.intensity_box.isChecked():
+            self.set_intensity_limit(True)
 
     def set_intensity_range(self, low: float, high: float) -> None:
         self.range_slider.setValue((float(low), float(high)))

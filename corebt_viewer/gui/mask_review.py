@@ -60,6 +60,8 @@ class MaskReview(QObject):
         self.editor.review.next_case_requested.connect(self.go_to_case)
         self.editor.mask_created.connect(self._on_mask_created)
         self.editor.summary_requested.connect(lambda: self.export_summary())
+        for button in window.mri.sequence_buttons.values():  # the paint limit follows the view
+            button.clicked.connect(self.editor.refresh_intensity_source)
 
     # ------------------------------------------------------------------ cases
     def _ensure_cohort(self) -> None:
@@ -133,6 +135,10 @@ class MaskReview(QObject):
         self.editor.unbind()
         self.editor.shutdown()
         return True
+
+    def sequence_changed(self) -> None:
+        """Keys 1-4 switched the sequence in view."""
+        self.editor.refresh_intensity_source()
 
     def go_to_case(self, patient_id: str) -> None:
         self.window.case_list.select(patient_id)

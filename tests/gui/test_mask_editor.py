@@ -183,6 +183,13 @@ def test_intensity_limited_paint(qtbot, editor, canvas, cohort):
     assert ((before != 1) & ball & (image.data < low)).any()  # there was something to skip
     labels.undo()  # one stroke, one step
     np.testing.assert_array_equal(session.labels, before)
+    # another sequence in view: the range follows it
+    image.data = image.data * 10.0
+    image.contrast_limits_range = (0.0, float(image.data.max()))
+    image.contrast_limits = (0.0, float(image.data.max()) / 2)
+    editor.refresh_intensity_source()
+    assert editor.range_slider.value() == pytest.approx((0.0, float(image.data.max()) / 2))
+    assert editor.limit.high == pytest.approx(float(image.data.max()) / 2)
     editor.set_intensity_limit(False)
     assert "_paint_region_with_mask" not in labels.__dict__
 
