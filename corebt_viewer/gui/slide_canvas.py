@@ -66,8 +66,14 @@ class SlideCanvas(QWidget):
         self.overlays: dict[int, tuple[L.TileMap | None, L.TileMap | None]] = {}
         self._retired: list = []
         self._generation = 0
+        self._fit_pending = False
         self._build()
         self.viewer.canvas.overlays.scale_bar.visible = True
+        # keep a newly opened slide fitted while Qt settles the canvas size, until the user
+        # pans or zooms (a hidden canvas only learns its size after it is shown)
+        self.viewer.canvas.events.size.connect(self._on_canvas_resized)
+        self.viewer.mouse_drag_callbacks.append(self._on_user_moves)
+        self.viewer.mouse_wheel_callbacks.append(self._on_user_moves)
         self.show_message("No slide.")
 
     def _build(self) -> None:
@@ -199,7 +205,7 @@ class SlideCanvas(QWidget):
             self._retire(old)
         self.stack.setCurrentWidget(self.qt_viewer)
         self._apply_overlays()
-        self.viewer.reset_view()
+        self.fit_view()
         w, h = reader.dimensions
         mpp = f"{reader.mpp:.3f} µm/px" if reader.mpp else "pixel size unknown"
         self.info.setText(mpp)
@@ -208,6 +214,24 @@ class SlideCanvas(QWidget):
             f"{mpp} ({reader.mpp_source}) · {reader.vendor}"
         )
         self.slide_shown.emit(self.paths[index].name)
+
+    def fit_view(self) -> None:
+        """Fit the slide to the canvas, now and again whenever the canvas is resized,
+        until the user pans or zooms."""
+        self._fit_pending = True
+        self._fit_now()
+        QTimer.singleShot(0, self._fit_now)  # after Qt lays out the just-shown canvas
+
+    def _fit_now(self) -> None:
+        if self._fit_pending and self.slide_layer is not None and self.slide_layer.visible:
+            self.viewer.reset_view()
+
+    def _on_canvas_resized(self, _event=None) -> None:
+        if self._fit_pending:
+            self._fit_now()
+
+    def _on_user_moves(self, _viewer=None, _event=None) -> None:
+        self._fit_pending = False
 
     def _on_failed(self, generation: int, path: Path, message: str) -> None:
         if generation != self._generation:
