@@ -356,9 +356,11 @@ class MaskEditor(QWidget):
         )
         islands = QPushButton("Remove small islands")
         islands.clicked.connect(lambda: self.apply_tool("islands"))
-        grid.addWidget(self.islands_ml, 0, 0)
-        grid.addWidget(self.islands_fill, 0, 1)
-        grid.addWidget(islands, 1, 0, 1, 2)
+        grid.addWidget(QLabel("Islands under"), 0, 0)
+        grid.addWidget(self.islands_ml, 0, 1)
+        grid.addWidget(QLabel("become"), 1, 0)
+        grid.addWidget(self.islands_fill, 1, 1)
+        grid.addWidget(islands, 2, 0, 1, 2)
         self.smooth_method = QComboBox()
         self.smooth_method.addItems(["gaussian", "median", "opening", "closing"])
         self.smooth_sigma = QDoubleSpinBox()
@@ -369,21 +371,21 @@ class MaskEditor(QWidget):
         smooth.clicked.connect(lambda: self.apply_tool("smooth"))
         self.smooth_method.setToolTip("Smoothing filter")
         self.smooth_sigma.setToolTip("Gaussian width")
-        grid.addWidget(self.smooth_method, 2, 0)
-        grid.addWidget(self.smooth_sigma, 2, 1)
-        grid.addWidget(smooth, 3, 0, 1, 2)
+        grid.addWidget(self.smooth_method, 3, 0)
+        grid.addWidget(self.smooth_sigma, 3, 1)
+        grid.addWidget(smooth, 4, 0, 1, 2)
         interp = QPushButton("Fill between slices (selected region)")
         interp.setToolTip(
             "Draw the region on a few slices of the current plane, then interpolate the "
             "slices between them"
         )
         interp.clicked.connect(lambda: self.apply_tool("interpolate"))
-        grid.addWidget(interp, 4, 0, 1, 2)
+        grid.addWidget(interp, 5, 0, 1, 2)
         self.tool_status = QLabel("Each tool is one undoable step.")
         self.tool_status.setWordWrap(True)
         self.tool_status.setStyleSheet("color: #9a9a9a;")
-        grid.addWidget(self.tool_status, 5, 0, 1, 2)
-        grid.setRowStretch(6, 1)
+        grid.addWidget(self.tool_status, 6, 0, 1, 2)
+        grid.setRowStretch(7, 1)
         self.tool_buttons = [islands, smooth, interp]
         return tab
 
@@ -434,9 +436,9 @@ class MaskEditor(QWidget):
 
     def _build_table(self) -> QWidget:
         table = QTableWidget(len(REGIONS) + 1, 5)
-        table.setHorizontalHeaderLabels(["Region", "mL", "Orig. mL", "Changed", "Dice"])
+        table.setHorizontalHeaderLabels(["Region", "mL", "Orig.", "Δ vox", "Dice"])
         table.horizontalHeaderItem(1).setToolTip("Volume of the edited mask (millilitres)")
-        table.horizontalHeaderItem(2).setToolTip("Volume in the original mask")
+        table.horizontalHeaderItem(2).setToolTip("Volume in the original mask (mL)")
         table.horizontalHeaderItem(3).setToolTip("Voxels added plus removed, against the original")
         table.horizontalHeaderItem(4).setToolTip("Dice overlap with the original")
         table.setWordWrap(False)
@@ -450,7 +452,7 @@ class MaskEditor(QWidget):
         names = [(r.short, r.title, _hex(r.colour)) for r in REGIONS]
         names.append(("WT", "Whole tumour", "#dddddd"))
         for row, (short, title, colour) in enumerate(names):
-            item = QTableWidgetItem(f"■ {title}")
+            item = QTableWidgetItem(f"■ {title.replace('Enhancing tumour', 'Enhancing')}")
             item.setToolTip(f"{title} ({short})")
             item.setForeground(QColor(colour))
             table.setItem(row, 0, item)
@@ -891,26 +893,31 @@ class MaskEditor(QWidget):
         except Exception as exc:  # noqa: BLE001 - a broken pointer file is shown, not raised
             self.versions_note.setText(f"Versions unreadable: {exc}")
             return
+        base = self.session.base
         for version in versions:
             when = (
                 datetime.fromtimestamp(version.path.stat().st_mtime)
                 if version.path.exists()
                 else None
             )
-            text = f"{version.label:<9} {version.path.name}"
-            if when is not None:
-                text += f"   {when:%Y-%m-%d %H:%M}"
+            text = version.label + (f"  ·  {when:%Y-%m-%d %H:%M}" if when is not None else "")
             marks = []
-            if current is not None and version.path == current.path:
+            if (current.path if current is not None else None) == version.path or (
+                current is None and version.is_original
+            ):
                 marks.append("current")
-            if self.session.base is not None and version.path == self.session.base.path:
+            if (base.path if base is not None else None) == version.path or (
+                base is None and version.is_original and self.session.location.has_original
+            ):
                 marks.append("open")
             if marks:
-                text += "   [" + ", ".join(marks) + "]"
+                text += "  ·  " + ", ".join(marks)
             item = QListWidgetItem(text)
             item.setData(Qt.ItemDataRole.UserRole, version)
+            tip = str(version.path)
             if version.is_original:
-                item.setToolTip("The original mask: never modified")
+                tip += "\nThe original mask: never modified"
+            item.setToolTip(tip)
             self.versions_list.addItem(item)
 
     def _selected_version(self):
