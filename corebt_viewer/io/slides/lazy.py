@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import operator
+import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
@@ -19,7 +20,7 @@ TILE_SIZE = 256
 MAX_ARRAY_BYTES = 64 * 2**20
 #: Threads that read the missing tiles of one request in parallel (OpenSlide reads are
 #: thread-safe and release the GIL while decoding).
-READ_THREADS = 4
+READ_THREADS = max(2, min(4, os.cpu_count() or 2))
 
 _pool: ThreadPoolExecutor | None = None
 _pool_lock = threading.Lock()

@@ -126,9 +126,7 @@ class OpenSlideReader(SlideReader):
             raise InputError(
                 self.path, f"cannot read pixels at level {level} ({_explain(exc)})"
             ) from None
-        if image.mode != "RGBA":  # OpenSlide gives RGBA; PIL-read plain images may not
-            image = image.convert("RGBA")
-        return composite_on_white(np.asarray(image))
+        return _to_rgb(image)
 
     def _read_associated(self, name: str) -> np.ndarray:
         try:
@@ -137,12 +135,25 @@ class OpenSlideReader(SlideReader):
             raise InputError(
                 self.path, f"cannot read associated image {name!r} ({_explain(exc)})"
             ) from None
-        return composite_on_white(np.asarray(image.convert("RGBA")))
+        return _to_rgb(image)
 
     def _close(self) -> None:
         slide = getattr(self, "_slide", None)
         if slide is not None:
             slide.close()
+
+
+def _to_rgb(image) -> np.ndarray:
+    """A PIL image as writable (h, w, 3) uint8 RGB, transparent pixels blended onto white.
+
+    Opaque tiles (nearly all) drop alpha in PIL: several times faster than slicing the
+    RGBA array to three channels in numpy.
+    """
+    if image.mode == "RGBA" and image.getchannel("A").getextrema()[0] == 255:
+        return np.array(image.convert("RGB"))
+    if image.mode != "RGBA":
+        image = image.convert("RGBA")
+    return composite_on_white(np.asarray(image))
 
 
 def _explain(exc: BaseException) -> str:
