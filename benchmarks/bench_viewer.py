@@ -151,7 +151,7 @@ def run_bare_napari(volume_path: str) -> None:
 
 
 # ---------------------------------------------------------------------- 2. tile reads
-def bench_tiles(path: Path, window: int = 1024, steps: int = 40) -> dict:
+def bench_tiles(path: Path, window: int = 1024, steps: int = 40, passes: int = 3) -> dict:
     """Viewport-sized reads along a diagonal pan at level 0, cold cache, both ways."""
     import numpy as np
     import openslide
@@ -177,20 +177,31 @@ def bench_tiles(path: Path, window: int = 1024, steps: int = 40) -> dict:
             for dy in range(0, window, 256)
         }
     )
-    level0 = reader.pyramid(make_tile_cache())[0]
-    start = time.perf_counter()
-    for x, y in origins:
-        block = level0[y : y + window, x : x + window]
-        assert block.shape[:2] == (window, window)
-    viewer_s = time.perf_counter() - start
-    reader.close()
 
-    raw = openslide.OpenSlide(str(path))
-    start = time.perf_counter()
-    for x, y in tiles:
-        np.asarray(raw.read_region((x, y), 0, (256, 256)))[..., :3]
-    raw_s = time.perf_counter() - start
-    raw.close()
+    def viewer_pass() -> float:
+        level0 = reader.pyramid(make_tile_cache())[0]  # cold tile cache each pass
+        start = time.perf_counter()
+        for x, y in origins:
+            block = level0[y : y + window, x : x + window]
+            assert block.shape[:2] == (window, window)
+        return time.perf_counter() - start
+
+    def raw_pass() -> float:
+        raw = openslide.OpenSlide(str(path))  # a fresh handle: cold OpenSlide cache
+        start = time.perf_counter()
+        for x, y in tiles:
+            np.asarray(raw.read_region((x, y), 0, (256, 256)))[..., :3]
+        seconds = time.perf_counter() - start
+        raw.close()
+        return seconds
+
+    # alternate the two ways (the machine is shared; whoever runs first warms the OS
+    # file cache) and keep each one's best pass
+    viewer_s, raw_s = float("inf"), float("inf")
+    for _ in range(passes):
+        raw_s = min(raw_s, raw_pass())
+        viewer_s = min(viewer_s, viewer_pass())
+    reader.close()
     n = len(tiles)
     return {
         "tiles": n,
@@ -198,6 +209,7 @@ def bench_tiles(path: Path, window: int = 1024, steps: int = 40) -> dict:
         "openslide_tiles_per_s": n / raw_s,
         "ratio": (n / viewer_s) / (n / raw_s),
         "target": ">= 0.9",
+        "passes": passes,
     }
 
 

@@ -119,14 +119,18 @@ class OpenSlideReader(SlideReader):
     def _properties(self) -> dict[str, str]:
         return {k: str(self._props[k]) for k in SHOWN_PROPERTIES if k in self._props}
 
-    def _read_region(self, location, level, size) -> np.ndarray:
+    def _read_region(self, location, level, size, writable: bool = True) -> np.ndarray:
         try:
             image = self._slide.read_region(location, level, size)
         except Exception as exc:
             raise InputError(
                 self.path, f"cannot read pixels at level {level} ({_explain(exc)})"
             ) from None
-        return _to_rgb(image)
+        return _to_rgb(image, writable)
+
+    def _read_tile_region(self, location, level, size) -> np.ndarray:
+        self._check_open()
+        return self._read_region(location, level, size, writable=False)
 
     def _read_associated(self, name: str) -> np.ndarray:
         try:
@@ -143,14 +147,16 @@ class OpenSlideReader(SlideReader):
             slide.close()
 
 
-def _to_rgb(image) -> np.ndarray:
-    """A PIL image as writable (h, w, 3) uint8 RGB, transparent pixels blended onto white.
+def _to_rgb(image, writable: bool = True) -> np.ndarray:
+    """A PIL image as (h, w, 3) uint8 RGB, transparent pixels blended onto white.
 
     Opaque tiles (nearly all) drop alpha in PIL: several times faster than slicing the
-    RGBA array to three channels in numpy.
+    RGBA array to three channels in numpy. With ``writable=False`` an opaque image may
+    come back read-only, saving a copy.
     """
     if image.mode == "RGBA" and image.getchannel("A").getextrema()[0] == 255:
-        return np.array(image.convert("RGB"))
+        rgb = image.convert("RGB")
+        return np.array(rgb) if writable else np.asarray(rgb)
     if image.mode != "RGBA":
         image = image.convert("RGBA")
     return composite_on_white(np.asarray(image))

@@ -206,7 +206,12 @@ class SlideReader(ABC):
         x0, y0 = tx * tile_size, ty * tile_size
         w, h = min(tile_size, width - x0), min(tile_size, height - y0)
         ds = self.level_downsamples[level]
-        return self.read_region((round(x0 * ds), round(y0 * ds)), level, (w, h))
+        return self._read_tile_region((round(x0 * ds), round(y0 * ds)), level, (w, h))
+
+    def _read_tile_region(self, location, level, size) -> np.ndarray:
+        """:meth:`read_region` for tiles bound for the (read-only) tile cache; readers may
+        return a read-only array here to save a copy."""
+        return self.read_region(location, level, size)
 
     def thumbnail(self, max_size: int = 1024) -> np.ndarray:
         """The whole slide shrunk to fit `max_size` pixels on its longer side.
