@@ -27,6 +27,7 @@ from corebt_viewer.core.tasks import get_task
 from corebt_viewer.gui import layers as L
 from corebt_viewer.gui.app import show_error_dialog
 from corebt_viewer.gui.case_list import CaseList
+from corebt_viewer.gui.mask_review import MaskReview
 from corebt_viewer.gui.mri_canvas import VIEWS, MriCanvas
 from corebt_viewer.gui.prediction_panel import PredictionPanel
 from corebt_viewer.gui.report_view import ReportView
@@ -125,6 +126,7 @@ class MainWindow(QMainWindow):
         )
         self.report_dock = self._dock("Report", self.report, Qt.DockWidgetArea.RightDockWidgetArea)
         self.splitDockWidget(self.prediction_dock, self.report_dock, Qt.Orientation.Vertical)
+        self.mask_review = MaskReview(self)  # "Mask and review": a tab beside the prediction
         self.resizeDocks(
             [self.case_dock, self.prediction_dock], [400, 410], Qt.Orientation.Horizontal
         )
@@ -192,10 +194,18 @@ class MainWindow(QMainWindow):
             "screenshot": self.choose_screenshot,
             "cancel": self.cancel_work,
             "shortcuts": self.show_shortcuts,
+            "save_mask": self.mask_review.save,
+            "next_to_review": self.mask_review.next_case_to_review,
+            "surfaces": self.mask_review.show_surfaces,
+            "export_meshes": self.mask_review.export_meshes,
+            "export_summary": self.mask_review.export_summary,
             "quit": self.close,
         }
         for seq in MRI_SEQUENCES:
-            handlers[f"sequence_{seq.value}"] = lambda s=seq: self.mri.set_sequence(s)
+            handlers[f"sequence_{seq.value}"] = lambda s=seq: (
+                self.mri.set_sequence(s),
+                self.mask_review.sequence_changed(),  # intensity-limited paint follows the view
+            )
         for view in VIEWS:
             handlers[f"view_{view}"] = lambda v=view: self.mri.set_view(v)
         for shortcut in SHORTCUTS:
@@ -206,8 +216,8 @@ class MainWindow(QMainWindow):
             self.addAction(action)
             self.actions[shortcut.action] = action
         menus = {
-            "&File": ["open_cohort", "screenshot", None, "quit"],
-            "&Case": ["next_case", "previous_case", "find_case"],
+            "&File": ["open_cohort", "save_mask", "export_summary", "screenshot", None, "quit"],
+            "&Case": ["next_case", "previous_case", "find_case", None, "next_to_review"],
             "&MRI": [
                 "sequence_t1",
                 "sequence_t1c",
@@ -222,6 +232,9 @@ class MainWindow(QMainWindow):
                 None,
                 "toggle_mask",
                 "outline",
+                None,
+                "surfaces",
+                "export_meshes",
             ],
             "&Pathology": ["next_slide", "previous_slide", "heatmap", "tile_grid"],
             "&Prediction": ["toggle_mri", "toggle_wsi", "toggle_report", None, "cancel"],
@@ -386,6 +399,10 @@ class MainWindow(QMainWindow):
         """Show a case: MRI, slides and report load in workers; the prediction is immediate."""
         if self.cohort is None:
             return
+        if self.case is not None and self.case.patient_id != patient_id:
+            if not self.mask_review.confirm_leave():  # unsaved mask edits: the user stays
+                self.mask_review.stay_on(self.case.patient_id)
+                return
         case = self.cohort[patient_id]
         self._generation += 1
         generation = self._generation
@@ -640,6 +657,9 @@ class MainWindow(QMainWindow):
         )
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt override
+        if not self.mask_review.confirm_close():  # unsaved mask edits: the user stays
+            event.ignore()
+            return
         self.workers.cancel_all()
         self.stall_monitor.stop()
         self.workers.wait(3000)

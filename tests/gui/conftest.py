@@ -141,12 +141,15 @@ def window(qapp, demo_cohort, demo_model):
 
     from corebt_viewer.gui.app import configure_napari_settings, register_napari_theme_paths
     from corebt_viewer.gui.main_window import MainWindow
+    from corebt_viewer.gui.mask_guard import FixedPrompts
 
     configure_napari_settings()
     register_napari_theme_paths()
     qapp.setStyleSheet(get_stylesheet("dark"))
     model_dir, embeddings = demo_model
     win = MainWindow()
+    # unsaved mask edits are discarded on switching case or closing (no modal dialog)
+    win.mask_review.editor.guard.prompts = FixedPrompts(unsaved="discard")
     win.resize(1500, 900)
     win.show()
     win.mri.viewer.reset_view()
