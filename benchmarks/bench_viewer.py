@@ -228,7 +228,10 @@ def bench_stall(manifest: Path, n_cases: int = 10) -> dict:
     window.open_cohort(cohort)
     spin(app, lambda: window.model_state != "loading" and window.is_case_ready(), 300)
     spin(app, lambda: False, 2.0)  # first draws settle
-    monitor = window.stall_monitor
+    from corebt_viewer.gui.workers import StallMonitor
+
+    sample_ms = float(os.environ.get("BENCH_STALL_SAMPLE_MS", "0"))  # where the UI stalls
+    monitor = StallMonitor(parent=window, sample_after_ms=sample_ms)
     monitor.start()
     switch_times = []
     for case in list(cohort)[1 : n_cases + 1]:
@@ -245,6 +248,12 @@ def bench_stall(manifest: Path, n_cases: int = 10) -> dict:
                 spin(app, lambda: False, 0.05)
         spin(app, lambda: False, 0.3)
     monitor.stop()
+    for count, where in monitor.top_samples(25):
+        print(f"  stall sample x{count}: {where}", file=sys.stderr)
+    for late_ms, samples in sorted(monitor.episodes, key=lambda e: e[0])[-4:]:
+        print(f"  stall sample episode {late_ms:.0f} ms:", file=sys.stderr)
+        for where, count in sorted(samples.items(), key=lambda kv: -kv[1])[:8]:
+            print(f"  stall sample   x{count}: {where}", file=sys.stderr)
     stalls = sorted(monitor.stalls)
     window.close()
     return {
@@ -343,6 +352,9 @@ def main(argv: list[str] | None = None) -> int:
             )
             lines = [ln for ln in out.stdout.splitlines() if ln.startswith("RESULT ")]
             results[part] = json.loads(lines[-1][7:]) if lines else {"error": out.stderr[-2000:]}
+            samples = [ln for ln in out.stderr.splitlines() if "stall sample" in ln]
+            if samples:
+                print("\n".join(samples), file=sys.stderr)
             print_result(part, results[part])
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2))

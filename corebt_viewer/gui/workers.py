@@ -130,7 +130,9 @@ class StallMonitor(QObject):
     busy for about ``x`` ms.
     """
 
-    def __init__(self, interval_ms: int = 10, parent: QObject | None = None):
+    def __init__(
+        self, interval_ms: int = 10, parent: QObject | None = None, sample_after_ms: float = 0
+    ):
         super().__init__(parent)
         self.interval = interval_ms / 1000.0
         self._timer = QTimer(self)
@@ -139,14 +141,53 @@ class StallMonitor(QObject):
         self._last = 0.0
         self.worst_ms = 0.0
         self.stalls: list[float] = []
+        #: With ``sample_after_ms`` > 0, a watcher thread samples the UI thread's stack
+        #: every few ms while a stall is longer than that: {innermost frames: samples}.
+        self.samples: dict[str, int] = {}
+        #: (stall ms, its samples) for each stall over 4x ``sample_after_ms``
+        self.episodes: list[tuple[float, dict[str, int]]] = []
+        self._episode: dict[str, int] = {}
+        self._sample_after = sample_after_ms / 1000.0
+        self._ui_thread = threading.get_ident()
+        self._watching = threading.Event()
 
     def start(self) -> None:
         self.reset()
         self._last = time.perf_counter()
         self._timer.start()
+        if self._sample_after > 0 and not self._watching.is_set():
+            self._ui_thread = threading.get_ident()
+            self._watching.set()
+            threading.Thread(target=self._watch, name="stall-sampler", daemon=True).start()
 
     def stop(self) -> None:
         self._timer.stop()
+        self._watching.clear()
+
+    def _watch(self) -> None:
+        import sys
+        import traceback
+
+        while self._watching.is_set():
+            time.sleep(0.005)
+            if time.perf_counter() - self._last < self.interval + self._sample_after:
+                continue
+            frames = sys._current_frames()
+            frame = frames.pop(self._ui_thread, None)
+            if frame is None:
+                continue
+            keys = [_stack_key(traceback.extract_stack(frame)[-6:])]
+            for other in frames.values():  # what the other threads do meanwhile (the GIL)
+                top = traceback.extract_stack(other)[-3:]
+                if top and top[-1].name not in ("wait", "_wait_for_tstate_lock", "_watch"):
+                    keys.append("[other thread] " + _stack_key(top))
+            for key in keys:
+                self.samples[key] = self.samples.get(key, 0) + 1
+                self._episode[key] = self._episode.get(key, 0) + 1
+
+    def top_samples(self, n: int = 15) -> list[tuple[int, str]]:
+        """The `n` most sampled UI-thread stacks during stalls, most frequent first."""
+        return sorted(((c, k) for k, c in self.samples.items()), reverse=True)[:n]
 
     def reset(self) -> None:
         self.worst_ms = 0.0
@@ -160,6 +201,16 @@ class StallMonitor(QObject):
         if late_ms > 0:
             self.stalls.append(late_ms)
             self.worst_ms = max(self.worst_ms, late_ms)
+        if self._episode:
+            if late_ms > 4000 * self._sample_after:
+                self.episodes.append((late_ms, self._episode))
+            self._episode = {}
+
+
+def _stack_key(stack) -> str:
+    return " < ".join(
+        f"{f.filename.rsplit('/', 2)[-1]}:{f.lineno} {f.name}" for f in reversed(stack)
+    )
 
 
 class StepRunner(QObject):
