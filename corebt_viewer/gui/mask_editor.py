@@ -186,17 +186,15 @@ class MaskEditor(QWidget):
             "QToolButton:checked { background: #3b6ea8; color: white; border-radius: 3px; }"
         )
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(4, 4, 4, 4)
-        layout.setSpacing(6)
+        layout.setContentsMargins(2, 2, 2, 2)
+        layout.setSpacing(4)
         self.case_label = QLabel("No case open")
         self.case_label.setStyleSheet("font-weight: bold;")
         self.state_label = QLabel("")
         self.state_label.setStyleSheet("color: #9a9a9a;")
-        head = QHBoxLayout()
-        head.addWidget(self.case_label)
-        head.addStretch(1)
-        head.addWidget(self.state_label)
-        layout.addLayout(head)
+        self.state_label.setWordWrap(True)
+        layout.addWidget(self.case_label)
+        layout.addWidget(self.state_label)
 
         self.tabs = QTabWidget()
         self.tabs.addTab(self._build_edit_tab(), "Edit")
@@ -226,7 +224,7 @@ class MaskEditor(QWidget):
     def _build_edit_tab(self) -> QWidget:
         tab = QWidget()
         grid = QVBoxLayout(tab)
-        grid.setContentsMargins(4, 4, 4, 4)
+        grid.setContentsMargins(2, 4, 2, 2)
         # label picker
         labels = QHBoxLayout()
         self.label_group = QButtonGroup(self)
@@ -248,6 +246,7 @@ class MaskEditor(QWidget):
         self.label_buttons[int(REGIONS[0])].setChecked(True)
         self.label_group.idClicked.connect(self.set_label)
         self.label_name = QLabel(REGIONS[0].title)
+        self.label_name.setMinimumWidth(20)
         self.label_name.setStyleSheet("color: #c8c8c8;")
         labels.addWidget(self.label_name)
         labels.addStretch(1)
@@ -466,6 +465,7 @@ class MaskEditor(QWidget):
         table.setFixedHeight(height)
         self.table = table
         self.changed_label = QLabel("")
+        self.changed_label.setWordWrap(True)
         box = QWidget()
         col = QVBoxLayout(box)
         col.setContentsMargins(0, 0, 0, 0)

@@ -13,7 +13,7 @@ import logging
 from pathlib import Path
 
 from qtpy.QtCore import QObject, QSignalBlocker, Qt, Signal
-from qtpy.QtWidgets import QDockWidget, QFileDialog, QTabWidget
+from qtpy.QtWidgets import QDockWidget, QFileDialog, QFrame, QScrollArea, QTabWidget
 
 from corebt_viewer.gui.mask_editor import MaskEditor
 from corebt_viewer.gui.mask_guard import AUTOSAVE_MS, Prompts
@@ -42,7 +42,11 @@ class MaskReview(QObject):
         self.editor = MaskEditor(window, prompts=prompts, autosave_ms=autosave_ms)
         self.dock = QDockWidget("Mask and review", window)
         self.dock.setObjectName("Mask and review")
-        self.dock.setWidget(self.editor)
+        scroll = QScrollArea()  # small screens scroll; the dock never widens the window
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setWidget(self.editor)
+        self.dock.setWidget(scroll)
         self.dock.setFeatures(
             QDockWidget.DockWidgetFeature.DockWidgetMovable
             | QDockWidget.DockWidgetFeature.DockWidgetFloatable
