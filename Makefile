@@ -24,6 +24,7 @@ demo: install
 
 lint: install
 	$(VENV)/bin/ruff check corebt_viewer tests benchmarks
+	$(VENV)/bin/ruff format --check corebt_viewer tests benchmarks
 	$(VENV)/bin/lint-imports
 
 format: install

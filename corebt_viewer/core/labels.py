@@ -73,9 +73,7 @@ LEVEL1_CLASSES: tuple[Level1Class, ...] = (
         ),
         (4,),
     ),
-    Level1Class(
-        "IDH-mutant Astrocytoma", "", (Subtype("Astrocytoma, IDH-mutant", 71),), (2, 3, 4)
-    ),
+    Level1Class("IDH-mutant Astrocytoma", "", (Subtype("Astrocytoma, IDH-mutant", 71),), (2, 3, 4)),
     Level1Class(
         "Oligodendroglioma",
         "1p/19q-codel., IDH-mut.",

@@ -33,7 +33,9 @@ class Progress:
 ProgressCallback = Callable[[Progress], None]
 
 
-def report(callback: ProgressCallback | None, done: int, total: int, message: str = "", stage: str = ""):
+def report(
+    callback: ProgressCallback | None, done: int, total: int, message: str = "", stage: str = ""
+):
     """Send a progress event to `callback` when there is one."""
     if callback is not None:
         callback(Progress(done, total, message, stage))

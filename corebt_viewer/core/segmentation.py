@@ -79,7 +79,9 @@ def detect_convention(labels: np.ndarray | set[int]) -> LabelConvention:
     SegmentationLabelError
         For any value outside {0, 1, 2, 3, 4}, or when both 3 and 4 occur.
     """
-    values = set(int(v) for v in np.unique(labels)) if isinstance(labels, np.ndarray) else set(labels)
+    values = (
+        set(int(v) for v in np.unique(labels)) if isinstance(labels, np.ndarray) else set(labels)
+    )
     unknown = sorted(values - {0, 1, 2, 3, 4})
     if unknown:
         raise SegmentationLabelError(

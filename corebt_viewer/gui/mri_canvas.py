@@ -389,12 +389,17 @@ class MriCanvas(QWidget):
             overlay.visible = True
 
     def _apply_view(self) -> None:
-        if self.view == "3d":
-            self.viewer.dims.ndisplay = 3
-        else:
-            self.viewer.dims.ndisplay = 2
-            self.viewer.dims.order = L.PLANES[self.view]
-            self.viewer.scene.camera.orientation2d = L.RADIOLOGICAL_2D
+        # assign only what changes: each assignment repaints the canvas on the UI thread
+        dims, camera = self.viewer.dims, self.viewer.scene.camera
+        ndisplay = 3 if self.view == "3d" else 2
+        if dims.ndisplay != ndisplay:
+            dims.ndisplay = ndisplay
+        if self.view != "3d":
+            order = tuple(L.PLANES[self.view])
+            if tuple(dims.order) != order:
+                dims.order = order
+            if tuple(camera.orientation2d) != tuple(L.RADIOLOGICAL_2D):
+                camera.orientation2d = L.RADIOLOGICAL_2D
         if self.image_layers:
             self.viewer.reset_view()
 
