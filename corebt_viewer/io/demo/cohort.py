@@ -21,21 +21,7 @@ import numpy as np
 
 from corebt_viewer.core.segmentation import LabelConvention, from_canonical
 from corebt_viewer.io.demo import plan as P
-
-MANIFEST_NAME = "manifest.csv"
-MANIFEST_COLUMNS = (
-    "patient_id",
-    "level1",
-    "subtype",
-    "who_grade",
-    "t1",
-    "t1c",
-    "t2",
-    "flair",
-    "seg",
-    "slides",
-    "report",
-)
+from corebt_viewer.io.manifest import MANIFEST_COLUMNS, MANIFEST_NAME
 
 #: File-name suffix of each role, per BraTS naming convention.
 MRI_SUFFIXES = {
