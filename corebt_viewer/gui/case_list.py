@@ -242,10 +242,13 @@ class CaseList(QWidget):
     def current_id(self) -> str:
         return self._current
 
-    def select(self, patient_id: str) -> bool:
+    def select(self, patient_id: str, *, notify: bool = True) -> bool:
+        """Make `patient_id` the current row; with ``notify=False`` no ``case_selected``."""
         source = self._row_of(patient_id)
         if source < 0:
             return False
+        if not notify:
+            self._current = patient_id
         index = self.proxy.mapFromSource(self.model.index(source, 0))
         if not index.isValid():  # filtered out: clear the filter so the case shows
             self.search.clear()

@@ -413,7 +413,8 @@ class MainWindow(QMainWindow):
             self._embed_worker.cancel()
             self._embed_worker = None
         if self.case_list.current_id() != patient_id:
-            self.case_list.select(patient_id)
+            # no case_selected signal: it would re-enter here and load the case twice
+            self.case_list.select(patient_id, notify=False)
         self.statusBar().showMessage(f"Case {patient_id}", 3000)
         # MRI
         if case.mri:

@@ -136,6 +136,7 @@ class MaskReview(QObject):
         """Before the window closes: False cancels the close."""
         if not self.editor.confirm_leave():
             return False
+        self._generation += 1  # a mask still being opened is dropped when it arrives
         self.editor.unbind()
         self.editor.shutdown()
         return True

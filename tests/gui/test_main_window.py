@@ -176,3 +176,23 @@ def test_report_find(window, demo_cohort):
     assert window.report.find_next()
     assert window.report.text.isReadOnly()
     window.report.find_edit.clear()
+
+
+def test_opening_a_case_loads_it_once(window, demo_cohort):
+    """Selecting the case in the list must not re-enter open_case (twice the reads)."""
+    started: list[str] = []
+    original = window.workers.start
+
+    def counting_start(worker):
+        started.append(worker.name)
+        return original(worker)
+
+    window.workers.start = counting_start
+    try:
+        target = next(c for c in demo_cohort if c.mri and c.slides and c.report)
+        open_and_wait(window, target.patient_id)
+    finally:
+        window.workers.start = original
+    assert window.case_list.current_id() == target.patient_id
+    for what in ("loading MRI of", f"opening {target.slides[0].name}", "reading the report"):
+        assert sum(name.startswith(what) for name in started) == 1, started
