@@ -44,7 +44,7 @@ def default_model_dir(cohort: Cohort, task: str = DEFAULT_TASK) -> Path:
 
 
 def load_mri_task(case: Case, prefetched=None):
-    """Worker task: the case's MRI study and a display window per sequence."""
+    """Worker task: :func:`corebt_viewer.gui.prefetch.load_study` of the case."""
 
     def task(progress, cancelled):
         if prefetched is not None:
@@ -418,7 +418,7 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Case {patient_id}", 3000)
         # MRI
         if case.mri:
-            self.mri.show_message(f"Loading MRI of {patient_id}…")
+            self.mri.show_loading(f"Loading MRI of {patient_id}…")
             prefetched = self.prefetch.take_mri(patient_id) if self.prefetch is not None else None
             worker = Worker(load_mri_task(case, prefetched), name=f"loading MRI of {patient_id}")
             worker.signals.finished.connect(lambda r, g=generation: self._on_mri(g, r))
@@ -448,8 +448,8 @@ class MainWindow(QMainWindow):
     def _on_mri(self, generation: int, result) -> None:
         if generation != self._generation:
             return
-        study, windows = result
-        self.mri.show_study(study, self.case.patient_id, windows)
+        study, windows, centre = result
+        self.mri.show_study(study, self.case.patient_id, windows, centre=centre)
 
     def _on_mri_failed(self, generation: int, message: str) -> None:
         if generation != self._generation:

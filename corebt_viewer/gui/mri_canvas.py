@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from napari.components import ViewerModel
 from napari.qt import QtViewer
-from qtpy.QtCore import Qt, Signal
+from qtpy.QtCore import QSize, Qt, Signal
 from qtpy.QtWidgets import (
     QButtonGroup,
     QCheckBox,
@@ -33,7 +33,13 @@ from qtpy.QtWidgets import (
 
 from corebt_viewer.core.modalities import MRI_SEQUENCES, Sequence
 from corebt_viewer.gui import layers as L
-from corebt_viewer.gui.widgets import Banner, Legend, MessagePane
+from corebt_viewer.gui.widgets import (
+    Banner,
+    Legend,
+    MessagePane,
+    make_canvas_native,
+    plain_canvas_overlays,
+)
 from corebt_viewer.gui.workers import StepRunner
 
 VIEWS = ("axial", "coronal", "sagittal", "3d")
@@ -54,6 +60,7 @@ class MriCanvas(QWidget):
         super().__init__(parent)
         self.viewer = ViewerModel(title="MRI")
         self.qt_viewer = QtViewer(self.viewer)
+        make_canvas_native(self.qt_viewer)
         self.image_layers: dict[Sequence, object] = {}
         self.present: tuple[Sequence, ...] = ()
         self.labels_layer = None
@@ -67,7 +74,7 @@ class MriCanvas(QWidget):
         self.case_id: str | None = None
         self._build()
         self.viewer.scene.camera.orientation2d = L.RADIOLOGICAL_2D
-        self.viewer.canvas.overlays.scale_bar.visible = True
+        plain_canvas_overlays(self.viewer)
         self.show_message("No case open.")
 
     # ------------------------------------------------------------------ widgets
@@ -135,10 +142,30 @@ class MriCanvas(QWidget):
         legend_row.addWidget(self.legend)
         layout.addLayout(legend_row)
 
+    # Constant size hints: the canvases share a splitter, which re-divides its width
+    # whenever a child's hint changes (a button's text, a label's length), and every
+    # resize of an OpenGL canvas costs a full re-render.
+    def sizeHint(self) -> QSize:  # noqa: N802 - Qt override
+        return QSize(640, 480)
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt override
+        return QSize(240, 200)
+
     def show_message(self, text: str) -> None:
         """Replace the canvas by a message (no MRI, or none readable)."""
         self.message.setText(text)
         self.stack.setCurrentWidget(self.message)
+
+    def show_loading(self, text: str) -> None:
+        """Say that a case is loading: in the banner while the canvas shows a case (hiding
+        and re-showing the canvas would cost a full re-render), else in the message pane."""
+        if self.stack.currentWidget() is self.qt_viewer:
+            self.steps.cancel()
+            for layer in self.viewer.layers:  # nothing of the previous case stays in view
+                _set_visible(layer, False)
+            self.banner.show_text(text)
+        else:
+            self.show_message(text)
 
     # ------------------------------------------------------------------ data
     def _ensure_mirrors(self) -> None:
@@ -176,7 +203,14 @@ class MriCanvas(QWidget):
         self.case_id = None
         self.banner.show_text("")
 
-    def show_study(self, study, case_id: str, windows: dict | None = None) -> None:
+    def show_study(
+        self,
+        study,
+        case_id: str,
+        windows: dict | None = None,
+        *,
+        centre: tuple[float, ...] | None = None,
+    ) -> None:
         """Show an MRI study (``volumes``, ``segmentation``, ``errors``) of case `case_id`.
 
         The layers are updated in short UI-thread steps; :attr:`study_shown` is emitted
@@ -188,6 +222,9 @@ class MriCanvas(QWidget):
             From :func:`corebt_viewer.io.nifti.load_case_mri`.
         windows : dict of Sequence -> (low, high), optional
             Contrast limits computed off the UI thread (see :func:`layers.brain_window`).
+        centre : tuple of float, optional
+            World position (mm) to open at, computed off the UI thread (see
+            :func:`layers.tumour_centre`); computed here when not given.
         """
         self.steps.cancel()
         self.case_id = case_id
@@ -233,14 +270,19 @@ class MriCanvas(QWidget):
             L.replace_labels_data(self.labels_layer, data, kwargs)
             self._mirrors_stale = True
 
-        def finish_step():
+        def place_step():
+            self._apply_view()
+            where = centre if centre is not None else L.tumour_centre(segmentation, reference)
+            if where is not None:  # one assignment: one re-slice and redraw, not three
+                point = list(self.viewer.dims.point)
+                point[: len(where)] = where
+                self.viewer.dims.point = tuple(point)
+
+        def show_step():
             self.stack.setCurrentWidget(self.qt_viewer)
             self._apply_visibility()
-            self._apply_view()
-            centre = L.tumour_centre(segmentation, reference)
-            if centre is not None:
-                for axis, value in enumerate(centre):
-                    self.viewer.dims.set_point(axis, value)
+
+        def finish_step():
             self._select_image()
             self._update_buttons()
             self.study_shown.emit(case_id)
@@ -249,7 +291,7 @@ class MriCanvas(QWidget):
         order = [self.sequence] + [s for s in MRI_SEQUENCES if s is not self.sequence]
         steps = self._ensure_layer_steps()
         steps += [image_step(seq) for seq in order]
-        steps += [mask_step, finish_step]
+        steps += [mask_step, place_step, show_step, finish_step]
         self.steps.run(steps)
 
     def _ensure_layer_steps(self) -> list:
@@ -272,7 +314,9 @@ class MriCanvas(QWidget):
         if seq in self.image_layers:
             return
         data, kwargs = L.empty_volume_layer(seq)
-        self.image_layers[seq] = self.viewer.add_image(data, **kwargs)
+        layer = self.viewer.add_image(data, **kwargs)
+        layer.name_overlay.box = False  # see widgets.plain_canvas_overlays
+        self.image_layers[seq] = layer
 
     def _add_mask_slot(self) -> None:
         if self.labels_layer is not None:

@@ -11,12 +11,22 @@ from pathlib import Path
 
 
 def load_study(case):
-    """The MRI study of `case` and a display window per sequence (any thread)."""
-    from corebt_viewer.gui.layers import brain_window
+    """The MRI study of `case`, a display window per sequence and where to open (any thread).
+
+    Returns
+    -------
+    study : MRIStudy
+    windows : dict of Sequence -> (low, high)
+    centre : tuple of float or None
+        World position (mm) of the tumour's centre, else of the volume's middle.
+    """
+    from corebt_viewer.gui.layers import brain_window, tumour_centre
     from corebt_viewer.io.nifti import load_case_mri
 
     study = load_case_mri(case)
-    return study, {seq: brain_window(vol) for seq, vol in study.volumes.items()}
+    windows = {seq: brain_window(vol) for seq, vol in study.volumes.items()}
+    reference = next(iter(study.volumes.values()), None)
+    return study, windows, tumour_centre(study.segmentation, reference)
 
 
 class Prefetch:
@@ -26,7 +36,7 @@ class Prefetch:
     ----------
     path : Path
     cohort : Future of Cohort
-    mri : dict of patient id -> Future of (MRIStudy, windows)
+    mri : dict of patient id -> Future of :func:`load_study`'s result
     """
 
     def __init__(self, path: str | Path, case_id: str | None = None):

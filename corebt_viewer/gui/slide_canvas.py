@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 from napari.components import ViewerModel
 from napari.qt import QtViewer
-from qtpy.QtCore import QTimer, Signal
+from qtpy.QtCore import QSize, QTimer, Signal
 from qtpy.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -24,8 +24,8 @@ from qtpy.QtWidgets import (
 )
 
 from corebt_viewer.gui import layers as L
-from corebt_viewer.gui.widgets import MessagePane
-from corebt_viewer.gui.workers import Worker, WorkerPool
+from corebt_viewer.gui.widgets import MessagePane, make_canvas_native, plain_canvas_overlays
+from corebt_viewer.gui.workers import StepRunner, Worker, WorkerPool
 
 TILE_CACHE_BYTES = 128 * 1024 * 1024
 
@@ -57,6 +57,7 @@ class SlideCanvas(QWidget):
         self.workers = workers
         self.viewer = ViewerModel(title="Pathology")
         self.qt_viewer = QtViewer(self.viewer)
+        make_canvas_native(self.qt_viewer)
         self.cache = tile_cache
         self.paths: tuple[Path, ...] = ()
         self.reader = None
@@ -67,8 +68,9 @@ class SlideCanvas(QWidget):
         self._retired: list = []
         self._generation = 0
         self._fit_pending = False
+        self.steps = StepRunner(self)
         self._build()
-        self.viewer.canvas.overlays.scale_bar.visible = True
+        plain_canvas_overlays(self.viewer)
         # keep a newly opened slide fitted while Qt settles the canvas size, until the user
         # pans or zooms (a hidden canvas only learns its size after it is shown)
         self.viewer.canvas.events.size.connect(self._on_canvas_resized)
@@ -132,6 +134,15 @@ class SlideCanvas(QWidget):
             data, kwargs = L.heatmap_layer(_placeholder_map(), 1.0)
             self.heat_layer = self.viewer.add_image(data, visible=False, **kwargs)
 
+    # Constant size hints: the canvases share a splitter, which re-divides its width
+    # whenever a child's hint changes (a button's text, a label's length), and every
+    # resize of an OpenGL canvas costs a full re-render.
+    def sizeHint(self) -> QSize:  # noqa: N802 - Qt override
+        return QSize(640, 480)
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt override
+        return QSize(240, 200)
+
     def show_message(self, text: str) -> None:
         self.message.setText(text)
         self.stack.setCurrentWidget(self.message)
@@ -165,7 +176,15 @@ class SlideCanvas(QWidget):
         self._generation += 1
         generation = self._generation
         path = self.paths[index]
-        self.show_message(f"Opening {path.name}…")
+        self.steps.cancel()
+        if self.stack.currentWidget() is self.qt_viewer:
+            # keep the canvas up (hiding and re-showing it costs a full re-render) but
+            # show nothing of the previous slide
+            for layer in self.viewer.layers:
+                _set_visible(layer, False)
+            self.info.setText(f"Opening {path.name}…")
+        else:
+            self.show_message(f"Opening {path.name}…")
 
         def task(progress, cancelled):
             from corebt_viewer.io.slides import open_slide
@@ -190,30 +209,40 @@ class SlideCanvas(QWidget):
             self.open_slide(index)
 
     def _on_opened(self, generation: int, index: int, result) -> None:
+        """Put an opened slide on the canvas, in short UI-thread steps."""
         reader, levels, kwargs = result
         if generation != self._generation:
             self._retire(reader)
             return
         old = self.reader
         self.reader = reader
-        if self.slide_layer is None:
-            self.slide_layer = self.viewer.add_image(levels, **kwargs)
-        else:  # swapping data costs milliseconds; a new layer hundreds (and a gc pass)
-            L.replace_image_data(self.slide_layer, levels, kwargs)
-            _set_visible(self.slide_layer, True)
         if old is not None and old is not reader:
             self._retire(old)
-        self.stack.setCurrentWidget(self.qt_viewer)
-        self._apply_overlays()
-        self.fit_view()
-        w, h = reader.dimensions
-        mpp = f"{reader.mpp:.3f} µm/px" if reader.mpp else "pixel size unknown"
-        self.info.setText(mpp)
-        self.info.setToolTip(
-            f"{self.paths[index].name}\n{w:,} × {h:,} px at level 0 · {reader.level_count} levels · "
-            f"{mpp} ({reader.mpp_source}) · {reader.vendor}"
-        )
-        self.slide_shown.emit(self.paths[index].name)
+
+        def swap_step():
+            if self.slide_layer is None:
+                self.slide_layer = self.viewer.add_image(levels, **kwargs)
+            else:  # swapping data costs milliseconds; a new layer hundreds (and a gc pass)
+                L.replace_image_data(self.slide_layer, levels, kwargs)
+
+        def show_step():
+            self._fit_pending = True
+            _set_visible(self.slide_layer, True)
+            self.stack.setCurrentWidget(self.qt_viewer)
+            self.fit_view()
+
+        def finish_step():
+            self._apply_overlays()
+            w, h = reader.dimensions
+            mpp = f"{reader.mpp:.3f} µm/px" if reader.mpp else "pixel size unknown"
+            self.info.setText(mpp)
+            self.info.setToolTip(
+                f"{self.paths[index].name}\n{w:,} × {h:,} px at level 0 · "
+                f"{reader.level_count} levels · {mpp} ({reader.mpp_source}) · {reader.vendor}"
+            )
+            self.slide_shown.emit(self.paths[index].name)
+
+        self.steps.run([swap_step, show_step, finish_step])
 
     def fit_view(self) -> None:
         """Fit the slide to the canvas, now and again whenever the canvas is resized,
@@ -242,6 +271,7 @@ class SlideCanvas(QWidget):
 
     def _drop_layers(self) -> None:
         """Hide the layers (kept for reuse: removing a napari layer runs a full gc pass)."""
+        self.steps.cancel()
         for layer in self.viewer.layers:
             _set_visible(layer, False)
         if self.slide_layer is not None and self.reader is not None:

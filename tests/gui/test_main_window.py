@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from qtpy.QtCore import QPoint, Qt
 
 from corebt_viewer.core.modalities import ALL_MODALITIES, Modality
 from tests.gui.conftest import settle, wait_until
@@ -67,6 +68,13 @@ def test_window_shows_case_on_both_canvases(window, demo_cohort, tmp_path):
     for canvas in (window.mri.qt_viewer.canvas.native, window.slides.qt_viewer.canvas.native):
         pixels = grab_array(canvas)
         assert pixels.std() > 5, "a canvas rendered blank"
+        # native canvases (cheap window repaints) must still show in the window's screenshot
+        assert canvas.testAttribute(Qt.WidgetAttribute.WA_NativeWindow)
+        top_left = canvas.mapTo(window, QPoint(0, 0))
+        ratio = whole.shape[1] / window.width()
+        x, y = int(top_left.x() * ratio), int(top_left.y() * ratio)
+        w, h = int(canvas.width() * ratio), int(canvas.height() * ratio)
+        assert whole[y : y + h, x : x + w].std() > 5, "a canvas is blank in the window screenshot"
 
 
 def test_switching_cases_and_toggling_modalities_matches_fusion_service(
