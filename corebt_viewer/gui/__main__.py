@@ -85,6 +85,10 @@ def main(argv: list[str] | None = None) -> int:
 
 def start_prefetch(args):
     """Start reading the cohort to open (and its first case's MRI) in the background."""
+    # import what the reading thread needs here first (numpy and the readers, 0.2 s that
+    # napari needs anyway): imports in that thread can race PySide6's (see gui.prefetch)
+    import corebt_viewer.gui.layers  # noqa: F401
+    import corebt_viewer.io.manifest  # noqa: F401
     from corebt_viewer.gui.prefetch import Prefetch
 
     if args.cohort:

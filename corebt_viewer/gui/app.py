@@ -102,8 +102,8 @@ def show_error_dialog(title: str, message: str, detail: str = "") -> None:
     """Non-blocking error dialog (never more than three open at once)."""
     from qtpy.QtWidgets import QApplication, QMessageBox
 
+    print(f"corebt-viewer: {title}: {message}", file=sys.stderr)  # also for logs and --screenshot
     if QApplication.instance() is None or len(_open_dialogs) >= 3:
-        print(f"{title}: {message}", file=sys.stderr)
         return
     box = QMessageBox(QMessageBox.Icon.Warning, title, message)
     if detail:

@@ -181,8 +181,12 @@ class Launcher(QObject):
         self.app.quit()
 
     def _timeout(self) -> None:
+        window = self.window
+        waiting = ", ".join(sorted(window._pending)) or "nothing"
+        busy = window.workers.describe() or "no work running"
         print(
-            "corebt-viewer: timed out before a case was ready; saving what is on screen",
+            f"corebt-viewer: timed out before a case was ready (waiting for: {waiting}; "
+            f"{busy}); saving what is on screen",
             file=sys.stderr,
         )
         self.exit_code = 1

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
-from qtpy.QtCore import QSettings, Qt, Signal
+from qtpy.QtCore import QSettings, Qt, QTimer, Signal
 from qtpy.QtGui import QAction, QKeySequence
 from qtpy.QtWidgets import (
     QDockWidget,
@@ -48,7 +49,10 @@ def load_mri_task(case: Case, prefetched=None):
 
     def task(progress, cancelled):
         if prefetched is not None:
-            return prefetched.result()
+            try:
+                return prefetched.result()
+            except Exception:  # noqa: BLE001 - read again below (see gui.prefetch)
+                log.warning("prefetching the MRI of %s failed; reading it again", case.patient_id)
         from corebt_viewer.gui.prefetch import load_study
 
         return load_study(case)
@@ -91,6 +95,8 @@ class MainWindow(QMainWindow):
         self.model_state = "none"  # "loading", "ready", "none" (no model), "failed"
         self.model_dir: Path | None = None
         self.embeddings: dict = {}
+        #: (predictor, patient, embedding, switched-off modalities) -> CasePrediction
+        self._predictions: OrderedDict = OrderedDict()
         self.case: Case | None = None
         self.without: frozenset[Modality] = frozenset()
         self._pending: set[str] = set()
@@ -276,6 +282,7 @@ class MainWindow(QMainWindow):
         self.cohort = cohort
         self.predictor = None
         self.embeddings = {}
+        self._predictions.clear()
         self.model_dir = Path(model_dir) if model_dir else default_model_dir(cohort)
         self.setWindowTitle(f"CoRe-BT Viewer — {cohort.root.name}")
         task = get_task(DEFAULT_TASK)
@@ -304,7 +311,10 @@ class MainWindow(QMainWindow):
 
         def task(progress, cancelled):
             if prefetch is not None:
-                return prefetch.cohort.result()
+                try:
+                    return prefetch.cohort.result()
+                except Exception:  # noqa: BLE001 - read again below (see gui.prefetch)
+                    log.warning("prefetching %s failed; reading it again", path)
             from corebt_viewer.io.manifest import read_cohort
 
             return read_cohort(path)
@@ -369,6 +379,7 @@ class MainWindow(QMainWindow):
         self.predictor = predictor
         self.model_state = "ready" if predictor is not None else "none"
         self.embeddings = dict(embeddings)
+        self._predictions.clear()
         if predictor is None:
             self.model_label.setText("No model")
             self.model_label.setToolTip(
@@ -440,10 +451,14 @@ class MainWindow(QMainWindow):
         else:
             self.report.set_report(None, message=f"{patient_id} has no pathology report.")
             self._done("report")
-        # prediction
+        # prediction: in the next event-loop turn, so the window repaints in between
         usable = frozenset(self.predictor.modalities) if self.predictor is not None else None
         self.prediction.set_available(case.modalities, usable)
-        self._update_prediction()
+        QTimer.singleShot(0, lambda g=generation: self._deferred_prediction(g))
+
+    def _deferred_prediction(self, generation: int) -> None:
+        if generation == self._generation:
+            self._update_prediction()
 
     def _on_mri(self, generation: int, result) -> None:
         if generation != self._generation:
@@ -482,7 +497,17 @@ class MainWindow(QMainWindow):
         embedding = self.embeddings.get(self.case.patient_id)
         if embedding is None:
             return None
-        return self.predictor.predict(embedding, without=self.without)
+        # switching a modality back and forth, or coming back to a case, costs nothing
+        key = (id(self.predictor), self.case.patient_id, id(embedding), self.without)
+        prediction = self._predictions.get(key)
+        if prediction is None:
+            prediction = self.predictor.predict(embedding, without=self.without)
+            self._predictions[key] = prediction
+            while len(self._predictions) > 512:
+                self._predictions.popitem(last=False)
+        else:
+            self._predictions.move_to_end(key)
+        return prediction
 
     def _usable(self) -> frozenset[Modality]:
         embedding = self.embeddings.get(self.case.patient_id) if self.case is not None else None
@@ -568,6 +593,7 @@ class MainWindow(QMainWindow):
 
     def _on_embedded(self, patient_id: str, embedding) -> None:
         self.embeddings[patient_id] = embedding
+        self._predictions.clear()
         if self.case is not None and self.case.patient_id == patient_id:
             self._update_prediction()
 

@@ -2,6 +2,11 @@
 
 Importing Qt and napari and building the canvases takes seconds of the UI thread; the
 files can be read meanwhile in a background thread (no Qt involved).
+
+Whoever takes a prefetched result must read the files again when it failed: an import
+in this thread can race PySide6's own import machinery in the main thread (seen here as
+"partially initialized module 'typing'" about one start in five), and such an error
+says nothing about the files.
 """
 
 from __future__ import annotations

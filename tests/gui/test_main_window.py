@@ -204,3 +204,72 @@ def test_opening_a_case_loads_it_once(window, demo_cohort):
     assert window.case_list.current_id() == target.patient_id
     for what in ("loading MRI of", f"opening {target.slides[0].name}", "reading the report"):
         assert sum(name.startswith(what) for name in started) == 1, started
+
+
+def test_canvases_keep_their_size_between_cases(window, demo_cohort):
+    """Every resize of an OpenGL canvas re-renders it: switching cases must not resize."""
+    complete = next(c for c in demo_cohort if c.slides and not c.missing_sequences)
+    sparse = next(c for c in demo_cohort if not c.slides and c.missing_sequences and c.mri)
+    open_and_wait(window, complete.patient_id)
+    settle(0.3)
+    canvases = (window.mri.qt_viewer.canvas.native, window.slides.qt_viewer.canvas.native)
+    sizes = [(w.width(), w.height()) for w in (window.mri, window.slides)]
+    mri_canvas_size = (canvases[0].width(), canvases[0].height())
+    for case in (sparse, complete, sparse):
+        open_and_wait(window, case.patient_id)
+        settle(0.3)
+        assert [(w.width(), w.height()) for w in (window.mri, window.slides)] == sizes
+        assert (canvases[0].width(), canvases[0].height()) == mri_canvas_size
+    for viewer in (window.mri.viewer, window.slides.viewer):
+        assert viewer.canvas.overlays.scale_bar.visible
+        assert not viewer.canvas.overlays.scale_bar.box  # a box relinks a shader per zoom
+
+
+def test_switching_a_modality_back_reuses_the_prediction(window, demo_cohort):
+    case = next(c for c in demo_cohort if c.mri and c.slides)
+    open_and_wait(window, case.patient_id)
+    first = window.current_prediction()
+    box = window.prediction.checks[Modality.WSI]
+    box.setChecked(False)
+    hidden = window.current_prediction()
+    assert Modality.WSI not in hidden.used
+    box.setChecked(True)
+    assert window.current_prediction() is first
+
+
+def test_a_failed_prefetch_is_read_again(window, demo_cohort):
+    """A prefetch that lost an import race must not leave the window empty."""
+    from concurrent.futures import Future
+    from types import SimpleNamespace
+
+    failed: Future = Future()
+    failed.set_exception(AttributeError("partially initialized module 'typing'"))
+    case = demo_cohort.cases[1]
+    mri: Future = Future()
+    mri.set_exception(AttributeError("partially initialized module 'typing'"))
+    window.prefetch = SimpleNamespace(
+        path=demo_cohort.root / "manifest.csv",
+        cohort=failed,
+        take_mri=lambda pid: mri if pid == case.patient_id else None,
+    )
+    try:
+        window.open_cohort_path(  # the same model and embeddings: later tests see no change
+            demo_cohort.root / "manifest.csv",
+            case_id=case.patient_id,
+            model_dir=window.model_dir,
+            embeddings=dict(window.embeddings),
+        )
+        wait_until(
+            lambda: (
+                window.cohort is not demo_cohort
+                and window.case is not None
+                and window.case.patient_id == case.patient_id
+                and window.model_state == "ready"
+                and window.is_case_ready()
+            ),
+            timeout=120,
+        )
+    finally:
+        window.prefetch = None
+    assert window.mri.stack.currentWidget() is window.mri.qt_viewer
+    assert window.mri.case_id == case.patient_id
