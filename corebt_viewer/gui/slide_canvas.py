@@ -314,13 +314,13 @@ class SlideCanvas(QWidget):
             if self.grid_layer is None:
                 self.grid_layer = self.viewer.add_labels(data, **kwargs)
                 self.grid_layer.contour = 1
-            else:
+            elif not _shows(self.grid_layer, data, kwargs):
                 L.replace_labels_data(self.grid_layer, data, kwargs)
         if want_heat:
             data, kwargs = L.heatmap_layer(heat, mpp)
             if self.heat_layer is None:
                 self.heat_layer = self.viewer.add_image(data, **kwargs)
-            else:
+            elif not _shows(self.heat_layer, data, kwargs):  # each swap re-renders
                 L.replace_image_data(self.heat_layer, data, kwargs)
         if self.grid_layer is not None:
             _set_visible(self.grid_layer, want_grid)
@@ -342,6 +342,18 @@ class SlideCanvas(QWidget):
 def _set_visible(layer, visible: bool) -> None:
     if layer.visible != visible:
         layer.visible = visible
+
+
+def _shows(layer, data: np.ndarray, kwargs: dict) -> bool:
+    """Whether `layer` already holds `data` at the placement in `kwargs`."""
+    current = np.asarray(layer.data)
+    if current.shape != data.shape or not np.array_equal(current, data):
+        return False
+    return all(
+        np.allclose(getattr(layer, key), kwargs[key])
+        for key in ("scale", "translate")
+        if key in kwargs
+    )
 
 
 def _placeholder_map() -> L.TileMap:

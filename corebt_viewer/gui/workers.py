@@ -65,6 +65,7 @@ class Worker(QRunnable):
 
     def run(self) -> None:  # noqa: D401 - Qt entry point
         self.running = True
+        _lower_thread_priority()
         try:
             result = self.task(self._progress, self.is_cancelled)
         except Cancelled:
@@ -83,6 +84,30 @@ class Worker(QRunnable):
         finally:
             self.running = False
             self.signals.done.emit()
+
+
+_BACKGROUND_NICE = 10
+
+
+def _lower_thread_priority() -> None:
+    """Give the calling worker thread a lower OS priority (Linux: per-thread nice).
+
+    On a machine with few cores, reading and decompressing files in workers otherwise
+    takes the CPU from the UI thread and from the renderer right when a case is drawn.
+    The GIL is released by the heavy parts (zlib, file reads, numpy), so the UI thread
+    does not wait behind a descheduled worker for long.
+    """
+    import os
+
+    if not hasattr(os, "setpriority") or not hasattr(threading, "get_native_id"):
+        return
+    tid = threading.get_native_id()
+    try:
+        current = os.getpriority(os.PRIO_PROCESS, tid)
+        if current < _BACKGROUND_NICE:
+            os.setpriority(os.PRIO_PROCESS, tid, _BACKGROUND_NICE)
+    except OSError:  # not allowed here: run at normal priority
+        pass
 
 
 class WorkerPool(QObject):

@@ -1,0 +1,68 @@
+"""Worker threads, UI steps and the stall monitor (real Qt, real threads)."""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import time
+
+import pytest
+
+from tests.gui.conftest import wait_until
+
+pytestmark = pytest.mark.gui
+
+
+def test_worker_runs_off_the_ui_thread_at_background_priority(qapp):
+    from corebt_viewer.gui.workers import Worker, WorkerPool
+
+    pool = WorkerPool()
+    seen: dict = {}
+
+    def task(progress, cancelled):
+        seen["thread"] = threading.get_ident()
+        if sys.platform.startswith("linux"):
+            seen["nice"] = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+        return 42
+
+    results: list = []
+    worker = Worker(task, name="probe")
+    worker.signals.finished.connect(results.append)
+    pool.start(worker)
+    wait_until(lambda: results == [42])
+    assert seen["thread"] != threading.get_ident()
+    if sys.platform.startswith("linux"):
+        assert seen["nice"] >= 10, "workers must not compete with the UI thread and renderer"
+    assert pool.wait(5000)
+
+
+def test_step_runner_runs_steps_in_separate_turns_and_cancels(qapp):
+    from corebt_viewer.gui.workers import StepRunner
+
+    runner = StepRunner()
+    order: list[int] = []
+    runner.run([lambda i=i: order.append(i) for i in range(3)])
+    assert order == [] and runner.busy  # nothing runs before the event loop turns
+    wait_until(lambda: not runner.busy)
+    assert order == [0, 1, 2]
+    runner.run([lambda: order.append(9), lambda: order.append(10)])
+    runner.cancel()
+    qapp.processEvents()
+    assert order == [0, 1, 2] and not runner.busy
+
+
+def test_stall_monitor_measures_a_blocked_ui_thread(qapp):
+    from corebt_viewer.gui.workers import StallMonitor
+
+    monitor = StallMonitor(interval_ms=10)
+    monitor.start()
+    end = time.perf_counter() + 0.2
+    while time.perf_counter() < end:
+        qapp.processEvents()
+    time.sleep(0.25)  # the UI thread is blocked for 250 ms
+    end = time.perf_counter() + 0.1
+    while time.perf_counter() < end:
+        qapp.processEvents()
+    monitor.stop()
+    assert 200 <= monitor.worst_ms < 2000
