@@ -37,7 +37,6 @@ from corebt_viewer.gui.widgets import (
     Banner,
     Legend,
     MessagePane,
-    make_canvas_native,
     plain_canvas_overlays,
 )
 from corebt_viewer.gui.workers import StepRunner
@@ -60,7 +59,6 @@ class MriCanvas(QWidget):
         super().__init__(parent)
         self.viewer = ViewerModel(title="MRI")
         self.qt_viewer = QtViewer(self.viewer)
-        make_canvas_native(self.qt_viewer)
         self.image_layers: dict[Sequence, object] = {}
         self.present: tuple[Sequence, ...] = ()
         self.labels_layer = None

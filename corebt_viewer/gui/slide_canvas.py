@@ -24,7 +24,7 @@ from qtpy.QtWidgets import (
 )
 
 from corebt_viewer.gui import layers as L
-from corebt_viewer.gui.widgets import MessagePane, make_canvas_native, plain_canvas_overlays
+from corebt_viewer.gui.widgets import MessagePane, plain_canvas_overlays
 from corebt_viewer.gui.workers import StepRunner, Worker, WorkerPool
 
 TILE_CACHE_BYTES = 128 * 1024 * 1024
@@ -57,7 +57,6 @@ class SlideCanvas(QWidget):
         self.workers = workers
         self.viewer = ViewerModel(title="Pathology")
         self.qt_viewer = QtViewer(self.viewer)
-        make_canvas_native(self.qt_viewer)
         self.cache = tile_cache
         self.paths: tuple[Path, ...] = ()
         self.reader = None
@@ -227,8 +226,8 @@ class SlideCanvas(QWidget):
 
         def show_step():
             self._fit_pending = True
-            _set_visible(self.slide_layer, True)
             self.stack.setCurrentWidget(self.qt_viewer)
+            _set_visible(self.slide_layer, True)
             self.fit_view()
 
         def finish_step():

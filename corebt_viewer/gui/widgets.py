@@ -61,32 +61,6 @@ class Banner(QLabel):
         self.setToolTip(text)
 
 
-def make_canvas_native(qt_viewer) -> bool:
-    """Give a napari canvas its own native window, so the rest of the window paints cheaply.
-
-    A ``QOpenGLWidget`` inside a window turns on OpenGL composition for the whole window:
-    then every repaint, of a status message or a table cell, recomposes every pixel of it.
-    That is free on a GPU and 30 ms a frame on a software renderer (remote desktops,
-    Xvfb). As a native child the canvas composes alone and the window keeps raster
-    painting (0.4 ms per label repaint, measured with two canvases in a 1680x1000 window).
-    ``COREBT_NATIVE_CANVAS=0`` keeps Qt's default.
-
-    Returns
-    -------
-    bool
-        Whether the canvas was made native.
-    """
-    import os
-
-    if os.environ.get("COREBT_NATIVE_CANVAS", "1") == "0":
-        return False
-    native = getattr(getattr(qt_viewer, "canvas", None), "native", None)
-    if native is None:
-        return False
-    native.setAttribute(Qt.WidgetAttribute.WA_NativeWindow)
-    return True
-
-
 def plain_canvas_overlays(viewer) -> None:
     """Show the scale bar, and draw the scale bar and text overlay without a background box.
 
