@@ -203,6 +203,11 @@ def replace_labels_data(layer, data, kwargs: dict) -> None:
     when ``data`` is set, so it is reset here (a fresh layer would cost a few hundred ms).
     """
     replace_image_data(layer, data, kwargs)
+    reset_labels_history(layer)
+
+
+def reset_labels_history(layer) -> None:
+    """Forget a labels layer's undo/redo steps (its labels changed outside its history)."""
     reset = getattr(layer, "_reset_history", None)
     if reset is not None:
         reset()

@@ -95,7 +95,8 @@ class MainWindow(QMainWindow):
         self.model_state = "none"  # "loading", "ready", "none" (no model), "failed"
         self.model_dir: Path | None = None
         self.embeddings: dict = {}
-        #: (predictor, patient, embedding, switched-off modalities) -> CasePrediction
+        #: (patient, switched-off modalities) -> CasePrediction; emptied whenever the
+        #: model or an embedding changes
         self._predictions: OrderedDict = OrderedDict()
         self.case: Case | None = None
         self.without: frozenset[Modality] = frozenset()
@@ -498,7 +499,7 @@ class MainWindow(QMainWindow):
         if embedding is None:
             return None
         # switching a modality back and forth, or coming back to a case, costs nothing
-        key = (id(self.predictor), self.case.patient_id, id(embedding), self.without)
+        key = (self.case.patient_id, self.without)
         prediction = self._predictions.get(key)
         if prediction is None:
             prediction = self.predictor.predict(embedding, without=self.without)

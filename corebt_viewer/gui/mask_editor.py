@@ -49,6 +49,7 @@ from qtpy.QtWidgets import (
 )
 
 from corebt_viewer.core.segmentation import REGIONS
+from corebt_viewer.gui import layers as L
 from corebt_viewer.gui.mask_guard import AUTOSAVE_MS, Answer, MaskGuard, Prompts
 from corebt_viewer.gui.review_panel import ReviewPanel
 from corebt_viewer.gui.workers import Worker
@@ -67,16 +68,6 @@ STATS_DELAY_MS = 250
 def _hex(colour) -> str:
     r, g, b = (int(round(c * 255)) for c in colour[:3])
     return f"#{r:02x}{g:02x}{b:02x}"
-
-
-def _reset_history(layer) -> None:
-    """Forget a labels layer's undo/redo steps (labels changed outside its history)."""
-    reset = getattr(layer, "_reset_history", None)
-    if reset is not None:
-        reset()
-    else:  # napari resets the history when a layer stops being editable
-        layer.editable = False
-        layer.editable = True
 
 
 class IntensityLimit:
@@ -509,7 +500,7 @@ class MaskEditor(QWidget):
         self._image_layer = image_layer or (lambda: None)
         if layer.data is not session.labels:
             layer.data = session.labels
-        _reset_history(layer)
+        L.reset_labels_history(layer)
         layer.selected_label = self.label_group.checkedId()
         layer.brush_size = self.brush_slider.value()
         layer.n_edit_dimensions = 3 if self.edit_3d.isChecked() else 2
@@ -692,7 +683,7 @@ class MaskEditor(QWidget):
     def _labels_replaced(self) -> None:
         """Labels changed outside the layer (restore, discard, open a version)."""
         if self.layer is not None:
-            _reset_history(self.layer)
+            L.reset_labels_history(self.layer)
             self.layer.refresh()
         self._update_state()
         self._schedule_stats(now=True)

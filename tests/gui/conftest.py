@@ -54,14 +54,18 @@ def synthetic_embedding(case, class_index: int, rng: np.random.Generator, slide_
     return CaseEmbedding(case.patient_id, vectors, {m: "synthetic" for m in vectors}, parts)
 
 
-@pytest.fixture(scope="session")
-def demo_cohort(tmp_path_factory):
+def make_cohort(tmp_path_factory, name: str, patients: int):
+    """A small generated demo cohort (1,024-px slides) in a fresh temporary folder."""
     from corebt_viewer.io.manifest import read_cohort
     from corebt_viewer.services.demo import make_demo_cohort
 
-    out = tmp_path_factory.mktemp("gui") / "cohort"
-    manifest = make_demo_cohort(out=out, patients=4, slide_size=1024, workers=1)
-    return read_cohort(manifest)
+    out = tmp_path_factory.mktemp(name) / "cohort"
+    return read_cohort(make_demo_cohort(out=out, patients=patients, slide_size=1024, workers=1))
+
+
+@pytest.fixture(scope="session")
+def demo_cohort(tmp_path_factory):
+    return make_cohort(tmp_path_factory, "gui", 4)
 
 
 @pytest.fixture(scope="session")
@@ -134,28 +138,35 @@ def settle(seconds: float = 0.3) -> None:
         time.sleep(0.01)
 
 
-@pytest.fixture(scope="module")
-def window(qapp, demo_cohort, demo_model):
-    """The main window on the demo cohort, model loaded, first case on screen."""
+def open_main_window(qapp, cohort, demo_model, prompts):
+    """The main window on `cohort`, model loaded, first case on screen."""
     from napari.qt import get_stylesheet
 
     from corebt_viewer.gui.app import configure_napari_settings, register_napari_theme_paths
     from corebt_viewer.gui.main_window import MainWindow
-    from corebt_viewer.gui.mask_guard import FixedPrompts
 
     configure_napari_settings()
     register_napari_theme_paths()
     qapp.setStyleSheet(get_stylesheet("dark"))
     model_dir, embeddings = demo_model
     win = MainWindow()
-    # unsaved mask edits are discarded on switching case or closing (no modal dialog)
-    win.mask_review.editor.guard.prompts = FixedPrompts(unsaved="discard")
+    win.mask_review.editor.guard.prompts = prompts
     win.resize(1500, 900)
     win.show()
     win.mri.viewer.reset_view()
     win.slides.viewer.reset_view()
-    win.open_cohort(demo_cohort, model_dir=model_dir, embeddings=embeddings)
+    win.open_cohort(cohort, model_dir=model_dir, embeddings=embeddings)
     wait_until(lambda: win.model_state != "loading" and win.is_case_ready(), timeout=120)
+    return win
+
+
+@pytest.fixture(scope="module")
+def window(qapp, demo_cohort, demo_model):
+    """The main window on the demo cohort, model loaded, first case on screen."""
+    from corebt_viewer.gui.mask_guard import FixedPrompts
+
+    # unsaved mask edits are discarded on switching case or closing (no modal dialog)
+    win = open_main_window(qapp, demo_cohort, demo_model, FixedPrompts(unsaved="discard"))
     yield win
     win.close()
     settle(0.2)

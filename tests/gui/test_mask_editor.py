@@ -11,15 +11,12 @@ import pytest
 from corebt_viewer.core.review import ReviewStatus
 from corebt_viewer.core.segmentation import Region
 from corebt_viewer.services import mask_editing as me
+from tests.gui.conftest import make_cohort
 
 
 @pytest.fixture(scope="module")
 def cohort(tmp_path_factory):
-    from corebt_viewer.io.manifest import read_cohort
-    from corebt_viewer.services.demo import make_demo_cohort
-
-    out = tmp_path_factory.mktemp("mask") / "cohort"
-    return read_cohort(make_demo_cohort(out=out, patients=3, slide_size=1024, workers=1))
+    return make_cohort(tmp_path_factory, "mask", 3)
 
 
 @pytest.fixture

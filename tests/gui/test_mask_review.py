@@ -7,38 +7,19 @@ import hashlib
 import numpy as np
 import pytest
 
-from tests.gui.conftest import settle, wait_until
+from tests.gui.conftest import make_cohort, open_main_window, settle, wait_until
 
 
 @pytest.fixture(scope="module")
 def cohort(tmp_path_factory):
-    from corebt_viewer.io.manifest import read_cohort
-    from corebt_viewer.services.demo import make_demo_cohort
-
-    out = tmp_path_factory.mktemp("review") / "cohort"
-    return read_cohort(make_demo_cohort(out=out, patients=3, slide_size=1024, workers=1))
+    return make_cohort(tmp_path_factory, "review", 3)
 
 
 @pytest.fixture(scope="module")
 def win(qapp, cohort, demo_model):
-    from napari.qt import get_stylesheet
-
-    from corebt_viewer.gui.app import configure_napari_settings, register_napari_theme_paths
-    from corebt_viewer.gui.main_window import MainWindow
     from corebt_viewer.gui.mask_guard import FixedPrompts
 
-    configure_napari_settings()
-    register_napari_theme_paths()
-    qapp.setStyleSheet(get_stylesheet("dark"))
-    model_dir, embeddings = demo_model
-    window = MainWindow()
-    window.mask_review.editor.guard.prompts = FixedPrompts()
-    window.resize(1500, 900)
-    window.show()
-    window.mri.viewer.reset_view()
-    window.slides.viewer.reset_view()
-    window.open_cohort(cohort, model_dir=model_dir, embeddings=embeddings)
-    wait_until(lambda: window.model_state != "loading" and window.is_case_ready(), timeout=120)
+    window = open_main_window(qapp, cohort, demo_model, FixedPrompts())
     yield window
     window.mask_review.editor.guard.prompts = FixedPrompts(unsaved="discard")
     window.close()

@@ -6,15 +6,12 @@ import numpy as np
 import pytest
 
 from corebt_viewer.core.segmentation import Region
+from tests.gui.conftest import make_cohort
 
 
 @pytest.fixture(scope="module")
 def cohort(tmp_path_factory):
-    from corebt_viewer.io.manifest import read_cohort
-    from corebt_viewer.services.demo import make_demo_cohort
-
-    out = tmp_path_factory.mktemp("surf") / "cohort"
-    return read_cohort(make_demo_cohort(out=out, patients=2, slide_size=1024, workers=1))
+    return make_cohort(tmp_path_factory, "surf", 2)
 
 
 @pytest.fixture
