@@ -219,6 +219,11 @@ def test_canvases_keep_their_size_between_cases(window, demo_cohort):
         settle(0.3)
         assert [(w.width(), w.height()) for w in (window.mri, window.slides)] == sizes
         assert (canvases[0].width(), canvases[0].height()) == mri_canvas_size
+    # a long slide name in the canvas's tool bar must not re-divide the splitter either
+    window.slides.info.setText("a-very-long-slide-name-" * 12)
+    settle(0.3)
+    assert [(w.width(), w.height()) for w in (window.mri, window.slides)] == sizes
+    window.slides.info.setText("")
     for viewer in (window.mri.viewer, window.slides.viewer):
         assert viewer.canvas.overlays.scale_bar.visible
         assert not viewer.canvas.overlays.scale_bar.box  # a box relinks a shader per zoom
