@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from qtpy.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt, Signal
-from qtpy.QtGui import QColor
+from qtpy.QtCore import QSortFilterProxyModel, Qt, Signal
+from qtpy.QtGui import QColor, QStandardItem, QStandardItemModel
 from qtpy.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -86,52 +86,72 @@ class CaseRow:
         return self.cell(column)
 
 
-class CaseTableModel(QAbstractTableModel):
+HEADER_TIPS = {
+    1: "MRI sequences: 1 = T1, c = T1c, 2 = T2, F = FLAIR (· = missing)",
+    2: "number of slides",
+    3: "pathology report",
+    4: "true class",
+    5: "model prediction (all available modalities)",
+    6: "review status",
+}
+RIGHT, WRONG = QColor("#6fcf6f"), QColor("#ff7b72")
+
+
+class CaseTableModel(QStandardItemModel):
+    """The rows as Qt items: painting the table then calls no Python at all.
+
+    A Python ``data()`` is called a dozen times per visible cell on every repaint, which
+    made each repaint of the list cost tens of milliseconds of the UI thread. Here the
+    text, tooltips and colours are written into items once and again only when they change.
+
+    Attributes
+    ----------
+    rows : list of CaseRow
+        What each row shows, in source order.
+    """
+
     def __init__(self, parent=None):
-        super().__init__(parent)
+        super().__init__(0, len(COLUMNS), parent)
         self.rows: list[CaseRow] = []
+        for column, title in enumerate(COLUMNS):
+            item = QStandardItem(title)
+            if column in HEADER_TIPS:
+                item.setToolTip(HEADER_TIPS[column])
+            self.setHorizontalHeaderItem(column, item)
 
     def set_rows(self, rows: list[CaseRow]) -> None:
-        self.beginResetModel()
         self.rows = rows
-        self.endResetModel()
+        self.setRowCount(0)
+        for row in rows:
+            items = [QStandardItem() for _ in COLUMNS]
+            for item in items:
+                item.setEditable(False)
+            for column in (1, 2, 3):
+                items[column].setTextAlignment(Qt.AlignmentFlag.AlignCenter)
+            items[0].setData(row.case.patient_id, Qt.ItemDataRole.UserRole)
+            self._fill(items, row, range(len(COLUMNS)))
+            self.appendRow(items)
 
-    def rowCount(self, parent=QModelIndex()):  # noqa: N802, B008 - Qt API
-        return 0 if parent.isValid() else len(self.rows)
+    def refresh(self, index: int, columns) -> None:
+        """Show the current state of ``rows[index]`` in `columns`."""
+        items = [self.item(index, column) for column in range(len(COLUMNS))]
+        self._fill(items, self.rows[index], columns)
 
-    def columnCount(self, parent=QModelIndex()):  # noqa: N802, B008 - Qt API
-        return len(COLUMNS)
-
-    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):  # noqa: N802
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return COLUMNS[section]
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.ToolTipRole:
-            return {
-                1: "MRI sequences: 1 = T1, c = T1c, 2 = T2, F = FLAIR (· = missing)",
-                2: "number of slides",
-                3: "pathology report",
-                4: "true class",
-                5: "model prediction (all available modalities)",
-                6: "review status",
-            }.get(section)
-        return None
-
-    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
-        if not index.isValid():
-            return None
-        row = self.rows[index.row()]
-        column = index.column()
-        if role == Qt.ItemDataRole.DisplayRole:
-            return row.cell(column)
-        if role == Qt.ItemDataRole.ToolTipRole:
-            return row.tooltip(column)
-        if role == Qt.ItemDataRole.ForegroundRole and column == 5 and row.truth and row.predicted:
-            return QColor("#6fcf6f") if row.truth == row.predicted else QColor("#ff7b72")
-        if role == Qt.ItemDataRole.TextAlignmentRole and column in (1, 2, 3):
-            return int(Qt.AlignmentFlag.AlignCenter)
-        if role == Qt.ItemDataRole.UserRole:
-            return row.case.patient_id
-        return None
+    @staticmethod
+    def _fill(items, row: CaseRow, columns) -> None:
+        for column in columns:
+            item = items[column]
+            text = row.cell(column)
+            if item.text() != text:
+                item.setText(text)
+            tip = row.tooltip(column)
+            if item.toolTip() != tip:
+                item.setToolTip(tip)
+            if column == 5:
+                colour = None
+                if row.truth and row.predicted:
+                    colour = RIGHT if row.truth == row.predicted else WRONG
+                item.setData(colour, Qt.ItemDataRole.ForegroundRole)
 
 
 class CaseFilter(QSortFilterProxyModel):
@@ -229,15 +249,14 @@ class CaseList(QWidget):
             return
         row.predicted = predicted
         row.confidence = confidence
-        self.model.dataChanged.emit(self.model.index(i, 5), self.model.index(i, 5))
+        self.model.refresh(i, (5,))
 
     def set_review_status(self, statuses: dict[str, str]) -> None:
-        for row in self.model.rows:
-            row.review = statuses.get(row.case.patient_id, row.review)
-        if self.model.rows:
-            self.model.dataChanged.emit(
-                self.model.index(0, 6), self.model.index(len(self.model.rows) - 1, 6)
-            )
+        for i, row in enumerate(self.model.rows):
+            review = statuses.get(row.case.patient_id, row.review)
+            if review != row.review:
+                row.review = review
+                self.model.refresh(i, (6,))
 
     def current_id(self) -> str:
         return self._current
