@@ -119,7 +119,7 @@ class Launcher(QObject):
                     if total:
                         dialog.setRange(0, total)
                         dialog.setValue(min(done, total))
-                    self.window.work_label.setText(f"demo: {message}")
+                    self.window.activity.show_message(f"demo: {message}")
                     if not self.screenshot:
                         print(f"demo: {message}", file=sys.stderr)
                 elif line.startswith("MANIFEST "):

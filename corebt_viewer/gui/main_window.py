@@ -15,9 +15,7 @@ from qtpy.QtWidgets import (
     QLabel,
     QMainWindow,
     QMessageBox,
-    QProgressBar,
     QSplitter,
-    QToolButton,
     QWidget,
 )
 
@@ -26,6 +24,7 @@ from corebt_viewer.core.errors import CoreBTError
 from corebt_viewer.core.modalities import MRI_SEQUENCES, Modality
 from corebt_viewer.core.tasks import get_task
 from corebt_viewer.gui import layers as L
+from corebt_viewer.gui.activity import ActivityIndicator
 from corebt_viewer.gui.app import show_error_dialog
 from corebt_viewer.gui.case_list import CaseList
 from corebt_viewer.gui.mask_review import MaskReview
@@ -108,7 +107,7 @@ class MainWindow(QMainWindow):
         self._model_request: tuple | None = None
         self._build()
         self._build_actions()
-        self.workers.busy_changed.connect(self._on_busy)
+        self.workers.busy_changed.connect(self.activity.set_busy)
 
     # ------------------------------------------------------------------ layout
     def _build(self) -> None:
@@ -149,18 +148,11 @@ class MainWindow(QMainWindow):
         bar = self.statusBar()
         self.device_label = QLabel("Device: …")
         self.model_label = QLabel("No model")
-        self.work_label = QLabel("")
-        self.progress_bar = QProgressBar()
-        self.progress_bar.setMaximumWidth(180)
-        self.progress_bar.setTextVisible(False)
-        self.progress_bar.hide()
-        self.cancel_button = QToolButton()
-        self.cancel_button.setText("Cancel")
-        self.cancel_button.clicked.connect(self.cancel_work)
-        self.cancel_button.hide()
-        bar.addWidget(self.work_label, 1)
-        bar.addPermanentWidget(self.progress_bar)
-        bar.addPermanentWidget(self.cancel_button)
+        self.activity = ActivityIndicator(self)
+        self.activity.cancel.clicked.connect(self.cancel_work)
+        bar.addWidget(self.activity.label, 1)
+        bar.addPermanentWidget(self.activity.bar)
+        bar.addPermanentWidget(self.activity.cancel)
         bar.addPermanentWidget(self.model_label)
         bar.addPermanentWidget(self.device_label)
 
@@ -371,7 +363,7 @@ class MainWindow(QMainWindow):
         worker = Worker(task, name="loading the model")
         worker.signals.finished.connect(self._on_model_loaded)
         worker.signals.failed.connect(self._on_model_failed)
-        worker.signals.progress.connect(self._on_progress)
+        worker.signals.progress.connect(self.activity.set_progress)
         self.workers.start(worker)
 
     def _on_model_loaded(self, result) -> None:
@@ -580,7 +572,7 @@ class MainWindow(QMainWindow):
             return embed_case(cohort=cohort, case=case, progress=progress, cancel=cancelled)
 
         worker = Worker(task, name=f"embedding {case.patient_id}")
-        worker.signals.progress.connect(self._on_progress)
+        worker.signals.progress.connect(self.activity.set_progress)
         worker.signals.finished.connect(
             lambda emb, pid=case.patient_id: self._on_embedded(pid, emb)
         )
@@ -620,23 +612,6 @@ class MainWindow(QMainWindow):
 
     def is_case_ready(self) -> bool:
         return self.case is not None and not self._pending
-
-    def _on_busy(self, text: str) -> None:
-        self.work_label.setText(text[:120] + ("…" if len(text) > 120 else "") if text else "Ready")
-        running = bool(text)
-        self.cancel_button.setVisible(running)
-        if not running:
-            self.progress_bar.hide()
-
-    def _on_progress(self, event) -> None:
-        if event.total:
-            self.progress_bar.setRange(0, event.total)
-            self.progress_bar.setValue(event.done)
-        else:
-            self.progress_bar.setRange(0, 0)
-        self.progress_bar.show()
-        if event.message:
-            self.work_label.setText(event.message)
 
     def cancel_work(self) -> None:
         self.workers.cancel_all()
