@@ -8,6 +8,7 @@ for a new prediction with those modalities treated as missing.
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 
 from qtpy.QtCore import Qt, QThreadPool, Signal
 from qtpy.QtGui import QBrush, QColor, QImage, QPixmap
@@ -31,6 +32,7 @@ MODALITY_TITLES = {Modality.MRI: "MRI", Modality.WSI: "Pathology", Modality.REPO
 TERM_TITLES = {"mri": "MRI", "wsi": "Pathology", "report": "Report", "residual": "Bias"}
 BACKGROUND = "#262930"
 FOREGROUND = "#d6d6d6"
+PLOT_CACHE = 32  # rendered plots kept (a case has at most 7 subsets of modalities)
 ACCENT = "#e8a33d"
 BAR = "#5a8fd0"
 
@@ -138,6 +140,9 @@ class PredictionPanel(QWidget):
         self._render_workers: set = set()
         self._render_generation = 0
         self._true_label = None
+        #: (prediction id, true label, size) -> (prediction, pixmap): switching a modality
+        #: back shows its plot in the same frame as the text, with no render
+        self._pixmaps: OrderedDict = OrderedDict()
 
         self.ablation = QTableWidget(0, 3)
         self.ablation.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -225,6 +230,13 @@ class PredictionPanel(QWidget):
         """Render the plot for the current prediction off the UI thread (latest wins)."""
         self._render_generation += 1
         size = (max(self.canvas.width(), 200), max(self.canvas.height(), 200))
+        cached = self._pixmaps.get(self._pixmap_key(self.prediction, self._true_label, size))
+        if cached is not None and cached[0] is self.prediction:
+            self._pixmaps.move_to_end(self._pixmap_key(self.prediction, self._true_label, size))
+            self.canvas.setPixmap(cached[1])
+            self.rendered = self.prediction
+            self.plot_rendered.emit()
+            return
         with self._render_lock:
             self._render_job = (self.prediction, self._true_label, self._render_generation, size)
         if not self._rendering:
@@ -239,11 +251,16 @@ class PredictionPanel(QWidget):
         worker.signals.done.connect(lambda w=worker: self._render_workers.discard(w))
         QThreadPool.globalInstance().start(worker)
 
+    @staticmethod
+    def _pixmap_key(prediction, true_label, size) -> tuple:
+        return (id(prediction), true_label, size)
+
     def _render(self):
         """Worker thread: update the artists and draw the figure into an RGBA buffer."""
         with self._render_lock:
             job = self._render_job
         prediction, true_label, generation, (width, height) = job
+        key = self._pixmap_key(prediction, true_label, (width, height))
         dpi = self.figure.dpi
         self.figure.set_size_inches(width / dpi, height / dpi)
         if prediction is None:
@@ -257,14 +274,19 @@ class PredictionPanel(QWidget):
         self._agg.draw()
         buffer = bytes(self._agg.buffer_rgba())
         w, h = self._agg.get_width_height()
-        return buffer, w, h, prediction, generation
+        return buffer, w, h, prediction, generation, key
 
     def _on_rendered(self, result) -> None:
         self._rendering = False
         if result is not None:
-            buffer, w, h, prediction, generation = result
+            buffer, w, h, prediction, generation, key = result
             image = QImage(buffer, w, h, QImage.Format.Format_RGBA8888).copy()
-            self.canvas.setPixmap(QPixmap.fromImage(image))
+            pixmap = QPixmap.fromImage(image)
+            if prediction is not None:
+                self._pixmaps[key] = (prediction, pixmap)
+                while len(self._pixmaps) > PLOT_CACHE:
+                    self._pixmaps.popitem(last=False)
+            self.canvas.setPixmap(pixmap)
             self.rendered = prediction
             if generation == self._render_generation:
                 self.plot_rendered.emit()

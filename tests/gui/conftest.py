@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from qtpy.QtCore import QCoreApplication, Qt
+from qtpy.QtCore import QCoreApplication, QEvent, QObject, Qt
 
 # both napari canvases share GL contexts: must be set before the QApplication exists
 QCoreApplication.setAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts)
@@ -175,3 +175,18 @@ def window(qapp, demo_cohort, demo_model):
 @pytest.fixture(scope="session")
 def shared_dir() -> Path:
     return Path(__file__).resolve().parents[2].parent / "shared" / "data"
+
+
+class PaintCounter(QObject):
+    """Counts the paint events `widgets` receive (:attr:`count`)."""
+
+    def __init__(self, *widgets):
+        super().__init__()
+        self.count = 0
+        for widget in widgets:
+            widget.installEventFilter(self)
+
+    def eventFilter(self, obj, event):  # noqa: N802 - Qt API
+        if event.type() == QEvent.Type.Paint:
+            self.count += 1
+        return False

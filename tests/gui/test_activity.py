@@ -5,24 +5,11 @@ from __future__ import annotations
 import time
 
 import pytest
-from qtpy.QtCore import QEvent, QObject
 from qtpy.QtWidgets import QApplication, QStatusBar
 
 from corebt_viewer.core.progress import Progress
 from corebt_viewer.gui.activity import IDLE_TEXT, ActivityIndicator
-
-
-class PaintCounter(QObject):
-    def __init__(self, *widgets):
-        super().__init__()
-        self.count = 0
-        for widget in widgets:
-            widget.installEventFilter(self)
-
-    def eventFilter(self, obj, event):  # noqa: N802 - Qt API
-        if event.type() == QEvent.Type.Paint:
-            self.count += 1
-        return False
+from tests.gui.conftest import PaintCounter
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import pytest
 from qtpy.QtCore import QPoint
 
 from corebt_viewer.core.modalities import ALL_MODALITIES, Modality
-from tests.gui.conftest import settle, wait_until
+from tests.gui.conftest import PaintCounter, settle, wait_until
 
 pytestmark = pytest.mark.gui
 
@@ -229,6 +229,19 @@ def test_canvases_keep_their_size_between_cases(window, demo_cohort):
         assert not viewer.canvas.overlays.scale_bar.box  # a box relinks a shader per zoom
 
 
+def test_a_case_switch_draws_the_mri_canvas_blank_then_done(window, demo_cohort):
+    """The layers swapped behind the loading banner are hidden: no frame shows them."""
+    first, second = [c for c in demo_cohort if c.mri and c.segmentation is not None][:2]
+    open_and_wait(window, first.patient_id)
+    settle(0.5)
+    counter = PaintCounter(window.mri.qt_viewer.canvas.native)
+    window.open_case(second.patient_id)
+    wait_until(lambda: window.is_case_ready() and not window.mri.steps.busy)
+    settle(0.5)
+    assert window.mri.qt_viewer.canvas.native.updatesEnabled()
+    assert counter.count <= 3  # one per swapped layer, 7-8 in all, before
+
+
 def test_switching_a_modality_back_reuses_the_prediction(window, demo_cohort):
     case = next(c for c in demo_cohort if c.mri and c.slides)
     open_and_wait(window, case.patient_id)
@@ -237,8 +250,11 @@ def test_switching_a_modality_back_reuses_the_prediction(window, demo_cohort):
     box.setChecked(False)
     hidden = window.current_prediction()
     assert Modality.WSI not in hidden.used
+    wait_until(lambda: window.prediction.rendered is hidden)
     box.setChecked(True)
     assert window.current_prediction() is first
+    # its plot too: shown in the same frame as the text, with no render in between
+    assert window.prediction.rendered is first
 
 
 def test_a_failed_prefetch_is_read_again(window, demo_cohort):
