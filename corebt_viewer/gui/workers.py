@@ -66,24 +66,35 @@ class Worker(QRunnable):
     def run(self) -> None:  # noqa: D401 - Qt entry point
         self.running = True
         _lower_thread_priority()
+        signals = self.signals
         try:
             result = self.task(self._progress, self.is_cancelled)
         except Cancelled:
-            self.signals.cancelled.emit()
+            _emit(signals.cancelled)
         except CoreBTError as exc:
-            self.signals.failed.emit(str(exc), "")
+            _emit(signals.failed, str(exc), "")
         except MemoryError:
-            self.signals.failed.emit(f"{self.name}: not enough memory", traceback.format_exc())
+            _emit(signals.failed, f"{self.name}: not enough memory", traceback.format_exc())
         except Exception as exc:  # noqa: BLE001 - shown to the user, never a crash
-            self.signals.failed.emit(f"{self.name}: {exc}", traceback.format_exc())
+            _emit(signals.failed, f"{self.name}: {exc}", traceback.format_exc())
         else:
             if self._cancel.is_set():
-                self.signals.cancelled.emit()
+                _emit(signals.cancelled)
             else:
-                self.signals.finished.emit(result)
+                _emit(signals.finished, result)
         finally:
             self.running = False
-            self.signals.done.emit()
+            _emit(signals.done)
+
+
+def _emit(signal, *args) -> None:
+    """Emit from a worker thread; when the window (and these signals) went first, nobody
+    is left to tell, so that is no error (seen when the app quits during a read)."""
+    try:
+        signal.emit(*args)
+    except RuntimeError as exc:
+        if "deleted" not in str(exc):
+            raise
 
 
 _BACKGROUND_NICE = 10

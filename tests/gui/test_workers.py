@@ -66,3 +66,15 @@ def test_stall_monitor_measures_a_blocked_ui_thread(qapp):
         qapp.processEvents()
     monitor.stop()
     assert 200 <= monitor.worst_ms < 2000
+
+
+def test_a_worker_outliving_its_window_ends_quietly(qapp):
+    """The app quit during a read: the worker's signals are gone when it finishes."""
+    import shiboken6
+
+    from corebt_viewer.gui.workers import Worker
+
+    worker = Worker(lambda progress, cancelled: 1, name="late read")
+    shiboken6.delete(worker.signals)
+    worker.run()  # in this thread: any error would raise here
+    assert not worker.running
