@@ -37,6 +37,7 @@ from corebt_viewer.gui.widgets import (
     Banner,
     Legend,
     MessagePane,
+    hold_redraws,
     plain_canvas_overlays,
 )
 from corebt_viewer.gui.workers import StepRunner
@@ -153,14 +154,14 @@ class MriCanvas(QWidget):
         """Replace the canvas by a message (no MRI, or none readable)."""
         self.message.setText(text)
         self.stack.setCurrentWidget(self.message)
-        self._hold_redraws(False)
+        hold_redraws(self.qt_viewer, False)
 
     def show_loading(self, text: str) -> None:
         """Say that a case is loading: in the banner while the canvas shows a case (hiding
         and re-showing the canvas would cost a full re-render), else in the message pane."""
         if self.stack.currentWidget() is self.qt_viewer:
             self.steps.cancel()
-            self._hold_redraws(False)  # the canvas goes blank now
+            hold_redraws(self.qt_viewer, False)  # the canvas goes blank now
             for layer in self.viewer.layers:  # nothing of the previous case stays in view
                 _set_visible(layer, False)
             self.banner.show_text(text)
@@ -196,7 +197,7 @@ class MriCanvas(QWidget):
     def clear(self) -> None:
         """Hide the case's layers (they stay, to be reused by the next case)."""
         self.steps.cancel()
-        self._hold_redraws(False)
+        hold_redraws(self.qt_viewer, False)
         for layer in self.viewer.layers:
             _set_visible(layer, False)
         self.present = ()
@@ -281,7 +282,7 @@ class MriCanvas(QWidget):
 
         def show_step():
             self.stack.setCurrentWidget(self.qt_viewer)
-            self._hold_redraws(False)
+            hold_redraws(self.qt_viewer, False)
             self._apply_visibility()
 
         def finish_step():
@@ -291,21 +292,11 @@ class MriCanvas(QWidget):
 
         # the sequence in view first, so the screen changes early
         order = [self.sequence] + [s for s in MRI_SEQUENCES if s is not self.sequence]
-        steps = [lambda: self._hold_redraws(True)] + self._ensure_layer_steps()
+        steps = [lambda: hold_redraws(self.qt_viewer, True)]  # hidden swaps: no frames
+        steps += self._ensure_layer_steps()
         steps += [image_step(seq) for seq in order]
         steps += [mask_step, place_step, show_step, finish_step]
         self.steps.run(steps)
-
-    def _hold_redraws(self, hold: bool) -> None:
-        """Stop (or restart) the canvas's redraws while the case's layers are swapped.
-
-        The layers being filled are hidden, yet each swap redraws the canvas: half a
-        dozen frames of nothing new per case, each tens of milliseconds of the UI thread
-        with software OpenGL. Restarting redraws schedules one.
-        """
-        native = self.qt_viewer.canvas.native
-        if native.updatesEnabled() == hold:
-            native.setUpdatesEnabled(not hold)
 
     def _ensure_layer_steps(self) -> list:
         """Steps creating the layer slots (first case only)."""

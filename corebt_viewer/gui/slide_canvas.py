@@ -24,7 +24,7 @@ from qtpy.QtWidgets import (
 )
 
 from corebt_viewer.gui import layers as L
-from corebt_viewer.gui.widgets import MessagePane, plain_canvas_overlays
+from corebt_viewer.gui.widgets import MessagePane, hold_redraws, plain_canvas_overlays
 from corebt_viewer.gui.workers import StepRunner, Worker, WorkerPool
 
 TILE_CACHE_BYTES = 128 * 1024 * 1024
@@ -176,6 +176,7 @@ class SlideCanvas(QWidget):
         generation = self._generation
         path = self.paths[index]
         self.steps.cancel()
+        hold_redraws(self.qt_viewer, False)
         if self.stack.currentWidget() is self.qt_viewer:
             # keep the canvas up (hiding and re-showing it costs a full re-render) but
             # show nothing of the previous slide
@@ -219,6 +220,7 @@ class SlideCanvas(QWidget):
             self._retire(old)
 
         def swap_step():
+            hold_redraws(self.qt_viewer, True)  # one frame when all is in place
             if self.slide_layer is None:
                 self.slide_layer = self.viewer.add_image(levels, **kwargs)
             else:  # swapping data costs milliseconds; a new layer hundreds (and a gc pass)
@@ -239,6 +241,7 @@ class SlideCanvas(QWidget):
                 f"{self.paths[index].name}\n{w:,} × {h:,} px at level 0 · "
                 f"{reader.level_count} levels · {mpp} ({reader.mpp_source}) · {reader.vendor}"
             )
+            hold_redraws(self.qt_viewer, False)
             self.slide_shown.emit(self.paths[index].name)
 
         self.steps.run([swap_step, show_step, finish_step])
@@ -271,6 +274,7 @@ class SlideCanvas(QWidget):
     def _drop_layers(self) -> None:
         """Hide the layers (kept for reuse: removing a napari layer runs a full gc pass)."""
         self.steps.cancel()
+        hold_redraws(self.qt_viewer, False)
         for layer in self.viewer.layers:
             _set_visible(layer, False)
         if self.slide_layer is not None and self.reader is not None:

@@ -74,3 +74,15 @@ def plain_canvas_overlays(viewer) -> None:
         overlay = overlays[name] if name in overlays else None
         if overlay is not None and getattr(overlay, "box", False):
             overlay.box = False
+
+
+def hold_redraws(qt_viewer, hold: bool) -> None:
+    """Stop (``hold=True``) or restart the redraws of a napari canvas.
+
+    While a case's layers are swapped behind a loading message, each swap would redraw
+    the canvas with nothing new to see: a frame of tens of milliseconds of the UI thread
+    with software OpenGL. Restarting schedules one redraw.
+    """
+    native = qt_viewer.canvas.native
+    if native.updatesEnabled() == hold:
+        native.setUpdatesEnabled(not hold)
