@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections import OrderedDict
 from pathlib import Path
@@ -37,6 +38,7 @@ from corebt_viewer.gui.workers import StallMonitor, Worker, WorkerPool
 
 log = logging.getLogger("corebt_viewer.gui")
 DEFAULT_TASK = "level1"
+PREDICTION_CACHE = 512  # (case, switched-off modalities) -> prediction
 
 
 def default_model_dir(cohort: Cohort, task: str = DEFAULT_TASK) -> Path:
@@ -373,6 +375,8 @@ class MainWindow(QMainWindow):
         self.model_state = "ready" if predictor is not None else "none"
         self.embeddings = dict(embeddings)
         self._predictions.clear()
+        for pid, pred in predictions.items():  # made in the loader: no UI-thread work
+            self._remember(pid, frozenset(), pred)
         if predictor is None:
             self.model_label.setText("No model")
             self.model_label.setToolTip(
@@ -495,12 +499,60 @@ class MainWindow(QMainWindow):
         prediction = self._predictions.get(key)
         if prediction is None:
             prediction = self.predictor.predict(embedding, without=self.without)
-            self._predictions[key] = prediction
-            while len(self._predictions) > 512:
-                self._predictions.popitem(last=False)
+            self._remember(self.case.patient_id, self.without, prediction)
         else:
             self._predictions.move_to_end(key)
         return prediction
+
+    def _remember(self, patient_id: str, without: frozenset, prediction) -> None:
+        """Cache a prediction (an existing one is kept: the panel knows it by identity)."""
+        key = (patient_id, frozenset(without))
+        if key in self._predictions:
+            return
+        self._predictions[key] = prediction
+        while len(self._predictions) > PREDICTION_CACHE:
+            self._predictions.popitem(last=False)
+
+    def _predict_variants(self) -> None:
+        """Predict the open case with each set of its modalities switched off, in a worker.
+
+        Then switching modalities in the panel (the demo's heart) shows the result in
+        the same frame, with no model run on the UI thread.
+        """
+        case, predictor = self.case, self.predictor
+        embedding = self.embeddings.get(case.patient_id) if case is not None else None
+        if embedding is None or predictor is None:
+            return
+        pid = case.patient_id
+        switchable = sorted(self.prediction.available, key=lambda m: m.value)
+        variants = [
+            frozenset(off)
+            for n in range(1, len(switchable))
+            for off in itertools.combinations(switchable, n)
+            if (pid, frozenset(off)) not in self._predictions
+        ]
+        if not variants:
+            return
+
+        def task(progress, cancelled):
+            done = {}
+            for off in variants:
+                if cancelled():
+                    break
+                done[off] = predictor.predict(embedding, without=off)
+            return done
+
+        worker = Worker(task)  # no name: too short to show in the status bar
+        worker.signals.finished.connect(
+            lambda done, p=predictor: self._store_variants(p, pid, done)
+        )
+        self.workers.start(worker)
+
+    def _store_variants(self, predictor, patient_id: str, done: dict) -> None:
+        if predictor is not self.predictor:  # the model changed meanwhile
+            return
+        for off, prediction in done.items():
+            self._remember(patient_id, off, prediction)
 
     def _usable(self) -> frozenset[Modality]:
         embedding = self.embeddings.get(self.case.patient_id) if self.case is not None else None
@@ -540,6 +592,8 @@ class MainWindow(QMainWindow):
             )
         self.prediction_shown.emit(prediction)
         self._done("prediction")
+        if not self.without:
+            self._predict_variants()
 
     def _slide_overlays(self, prediction) -> dict:
         embedding = self.embeddings.get(self.case.patient_id)

@@ -96,3 +96,24 @@ def test_embeddings_of_another_encoder_are_refused(complementary, monkeypatch):
     )
     with pytest.raises(InputError, match="'gigapath' but the model was trained on 'builtin'"):
         model.predict(foreign)
+
+
+def test_predictions_in_several_threads_match_one_thread(complementary):
+    """A viewer predicts in its UI thread and in workers at once, on one predictor."""
+    from concurrent.futures import ThreadPoolExecutor
+    from itertools import combinations
+
+    model, embeddings, _ = complementary
+    cases = [embeddings[p] for p in model.split["test"]][:6]
+    jobs = [
+        (case, frozenset(off))
+        for case in cases
+        for n in range(len(case.modalities))
+        for off in combinations(sorted(case.modalities, key=lambda m: m.value), n)
+    ]
+    alone = [model.predict(case, without=off).probabilities for case, off in jobs]
+    model._parts_cache.clear()
+    with ThreadPoolExecutor(4) as pool:
+        together = list(pool.map(lambda job: model.predict(job[0], without=job[1]), jobs * 3))
+    for i, prediction in enumerate(together):
+        np.testing.assert_allclose(prediction.probabilities, alone[i % len(jobs)], rtol=1e-6)

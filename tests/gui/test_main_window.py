@@ -257,6 +257,42 @@ def test_switching_a_modality_back_reuses_the_prediction(window, demo_cohort):
     assert window.prediction.rendered is first
 
 
+def test_switching_modalities_runs_no_model_on_the_ui_thread(window, demo_cohort):
+    """The case's prediction comes from the model loader, and every switched-off variant
+    from a worker, before the user asks: a switch shows its result in the same frame."""
+    import threading
+
+    complete = [c for c in demo_cohort if c.mri and c.slides and c.report is not None]
+    case = next((c for c in complete if c is not window.case), complete[0])
+    if case is window.case:
+        open_and_wait(window, next(c for c in demo_cohort if c is not case).patient_id)
+    for key in [k for k in window._predictions if k[0] == case.patient_id and k[1]]:
+        del window._predictions[key]  # (predicted while the fixture opened it)
+    threads: list[int] = []
+    original = window.predictor.predict
+
+    def recording(*args, **kwargs):
+        threads.append(threading.get_ident())
+        return original(*args, **kwargs)
+
+    window.predictor.predict = recording
+    try:
+        open_and_wait(window, case.patient_id)
+        available = window.prediction.available
+        assert len(available) == 3
+        # all 2^3 - 1 sets of modalities used, each predicted once
+        wait_until(lambda: sum(k[0] == case.patient_id for k in window._predictions) == 7)
+        for modality in sorted(available, key=lambda m: m.value):
+            box = window.prediction.checks[modality]
+            box.setChecked(False)
+            assert modality not in window.prediction.prediction.used
+            box.setChecked(True)
+    finally:
+        del window.predictor.predict
+    assert threads and threading.get_ident() not in threads
+    assert len(threads) == 6
+
+
 def test_a_failed_prefetch_is_read_again(window, demo_cohort):
     """A prefetch that lost an import race must not leave the window empty."""
     from concurrent.futures import Future
