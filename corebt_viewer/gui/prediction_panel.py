@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from typing import NamedTuple
 
 from qtpy.QtCore import Qt, QThreadPool, Signal
 from qtpy.QtGui import QBrush, QColor, QImage, QPixmap
@@ -81,6 +82,14 @@ class PlotLabel(QLabel):
         self.resized.emit()
 
 
+class RenderedPlot(NamedTuple):
+    """A plot drawn for a prediction, and its bar lengths (as drawn)."""
+
+    prediction: object
+    pixmap: object  # QPixmap (made on the UI thread)
+    values: dict
+
+
 class PredictionPanel(QWidget):
     """Class probabilities, weights ``w_i``, each term's contribution and the ablation table.
 
@@ -134,14 +143,16 @@ class PredictionPanel(QWidget):
         self.canvas.setMinimumHeight(240)
         self.canvas.resized.connect(lambda: self._request_render())
         self.rendered = None  # the prediction the plot shows
+        #: the bar lengths in the plot shown: {"probabilities": [...], "terms": [...]}
+        self.plotted: dict[str, list[float]] = {}
         self._render_lock = threading.Lock()
         self._render_job = None  # (prediction, true_label, generation, size)
         self._rendering = False
         self._render_workers: set = set()
         self._render_generation = 0
         self._true_label = None
-        #: (prediction id, true label, size) -> (prediction, pixmap): switching a modality
-        #: back shows its plot in the same frame as the text, with no render
+        #: (prediction id, true label, size) -> RenderedPlot: switching a modality back
+        #: shows its plot in the same frame as the text, with no render
         self._pixmaps: OrderedDict = OrderedDict()
 
         self.ablation = QTableWidget(0, 3)
@@ -230,11 +241,11 @@ class PredictionPanel(QWidget):
         """Render the plot for the current prediction off the UI thread (latest wins)."""
         self._render_generation += 1
         size = (max(self.canvas.width(), 200), max(self.canvas.height(), 200))
-        cached = self._pixmaps.get(self._pixmap_key(self.prediction, self._true_label, size))
-        if cached is not None and cached[0] is self.prediction:
-            self._pixmaps.move_to_end(self._pixmap_key(self.prediction, self._true_label, size))
-            self.canvas.setPixmap(cached[1])
-            self.rendered = self.prediction
+        key = self._pixmap_key(self.prediction, self._true_label, size)
+        cached = self._pixmaps.get(key)
+        if cached is not None and cached.prediction is self.prediction:
+            self._pixmaps.move_to_end(key)
+            self._show_plot(cached)
             self.plot_rendered.emit()
             return
         with self._render_lock:
@@ -250,6 +261,11 @@ class PredictionPanel(QWidget):
         self._render_workers.add(worker)  # keep it (and its signals) alive until done
         worker.signals.done.connect(lambda w=worker: self._render_workers.discard(w))
         QThreadPool.globalInstance().start(worker)
+
+    def _show_plot(self, plot: RenderedPlot) -> None:
+        self.canvas.setPixmap(plot.pixmap)
+        self.rendered = plot.prediction
+        self.plotted = plot.values
 
     @staticmethod
     def _pixmap_key(prediction, true_label, size) -> tuple:
@@ -274,20 +290,25 @@ class PredictionPanel(QWidget):
         self._agg.draw()
         buffer = bytes(self._agg.buffer_rgba())
         w, h = self._agg.get_width_height()
-        return buffer, w, h, prediction, generation, key
+        values = {}
+        if prediction is not None:
+            values = {
+                "probabilities": [bar.get_width() for bar in self.probability_bars],
+                "terms": [bar.get_width() for bar in self.term_bars],
+            }
+        return buffer, w, h, generation, key, RenderedPlot(prediction, None, values)
 
     def _on_rendered(self, result) -> None:
         self._rendering = False
         if result is not None:
-            buffer, w, h, prediction, generation, key = result
+            buffer, w, h, generation, key, plot = result
             image = QImage(buffer, w, h, QImage.Format.Format_RGBA8888).copy()
-            pixmap = QPixmap.fromImage(image)
-            if prediction is not None:
-                self._pixmaps[key] = (prediction, pixmap)
+            plot = plot._replace(pixmap=QPixmap.fromImage(image))
+            if plot.prediction is not None:
+                self._pixmaps[key] = plot
                 while len(self._pixmaps) > PLOT_CACHE:
                     self._pixmaps.popitem(last=False)
-            self.canvas.setPixmap(pixmap)
-            self.rendered = prediction
+            self._show_plot(plot)
             if generation == self._render_generation:
                 self.plot_rendered.emit()
                 return

