@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import combinations
@@ -12,6 +10,7 @@ import numpy as np
 
 from corebt_viewer.core.embedding import CaseEmbedding
 from corebt_viewer.core.errors import InputError
+from corebt_viewer.core.lru import LRUCache
 from corebt_viewer.core.modalities import Modality
 from corebt_viewer.core.prediction import (
     ABLATION_MODES,
@@ -80,9 +79,8 @@ class FusionPredictor:
     metrics: dict = field(default_factory=dict)
     settings: dict = field(default_factory=dict)
     manifest_hash: str = ""
-    _parts_cache: OrderedDict = field(default_factory=OrderedDict, repr=False)
-    # predict() may run in several threads at once (a viewer's UI and its workers)
-    _cache_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    # thread-safe: predict() may run in several threads at once (a viewer's UI and workers)
+    _parts_cache: LRUCache = field(default_factory=lambda: LRUCache(16), repr=False)
 
     @property
     def dims(self) -> dict[Modality, int]:
@@ -272,23 +270,15 @@ class FusionPredictor:
         if parts is None or modality not in self.modalities:
             return None
         key = (embedding.patient_id, modality, id(parts))
-        with self._cache_lock:
-            cached = self._parts_cache.get(key)
-            if cached is not None:
-                self._parts_cache.move_to_end(key)
-                return cached
+        cached = self._parts_cache.get(key)
+        if cached is not None:
+            return cached
         if not parts_match_vector(parts, embedding.vectors[modality]):
             return None
         weight, bias = self._probe_numpy(modality)
         values = part_logits(parts, weight, bias, self.standardisers[modality])
-        self._cache(key, values)
+        self._parts_cache.put(key, values)
         return values
-
-    def _cache(self, key, value) -> None:
-        with self._cache_lock:
-            self._parts_cache[key] = value
-            while len(self._parts_cache) > 16:
-                self._parts_cache.popitem(last=False)
 
     def _tile_contributions(
         self, embedding: CaseEmbedding, weights: Mapping[Modality, float], cls: int, flags: dict
@@ -310,8 +300,7 @@ class FusionPredictor:
     def _slides_of(self, patient_id: str, parts) -> list[tuple[str, int, np.ndarray, np.ndarray]]:
         """(slide name, group, tile indices, coords) per slide, cached per case."""
         key = ("slides", patient_id, id(parts))
-        with self._cache_lock:
-            cached = self._parts_cache.get(key)
+        cached = self._parts_cache.get(key)
         if cached is not None:
             return cached
         n = np.asarray(parts.weights).size
@@ -323,7 +312,7 @@ class FusionPredictor:
             name = parts.labels[index[0]] if len(parts.labels) == n else f"slide {int(g)}"
             tile_coords = coords[index] if coords.shape[0] == n else np.zeros((0, 2), dtype=int)
             slides.append((str(name), int(g), index, tile_coords))
-        self._cache(key, slides)
+        self._parts_cache.put(key, slides)
         return slides
 
     def _sequence_contributions(

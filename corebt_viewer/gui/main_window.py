@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import logging
-from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +21,7 @@ from qtpy.QtWidgets import (
 
 from corebt_viewer.core.case import Case, Cohort
 from corebt_viewer.core.errors import CoreBTError
+from corebt_viewer.core.lru import LRUCache
 from corebt_viewer.core.modalities import MRI_SEQUENCES, Modality
 from corebt_viewer.core.tasks import get_task
 from corebt_viewer.gui import layers as L
@@ -97,8 +97,9 @@ class MainWindow(QMainWindow):
         self.model_dir: Path | None = None
         self.embeddings: dict = {}
         #: (patient, switched-off modalities) -> CasePrediction; emptied whenever the
-        #: model or an embedding changes
-        self._predictions: OrderedDict = OrderedDict()
+        #: model or an embedding changes. Filled with ``add``: a prediction cached already
+        #: is kept, since the panel and its plot cache know it by identity
+        self._predictions: LRUCache = LRUCache(PREDICTION_CACHE)
         self.case: Case | None = None
         self.without: frozenset[Modality] = frozenset()
         self._pending: set[str] = set()
@@ -376,7 +377,7 @@ class MainWindow(QMainWindow):
         self.embeddings = dict(embeddings)
         self._predictions.clear()
         for pid, pred in predictions.items():  # made in the loader: no UI-thread work
-            self._remember(pid, frozenset(), pred)
+            self._predictions.add((pid, frozenset()), pred)
         if predictor is None:
             self.model_label.setText("No model")
             self.model_label.setToolTip(
@@ -498,20 +499,10 @@ class MainWindow(QMainWindow):
         key = (self.case.patient_id, self.without)
         prediction = self._predictions.get(key)
         if prediction is None:
-            prediction = self.predictor.predict(embedding, without=self.without)
-            self._remember(self.case.patient_id, self.without, prediction)
-        else:
-            self._predictions.move_to_end(key)
+            prediction = self._predictions.add(
+                key, self.predictor.predict(embedding, without=self.without)
+            )
         return prediction
-
-    def _remember(self, patient_id: str, without: frozenset, prediction) -> None:
-        """Cache a prediction (an existing one is kept: the panel knows it by identity)."""
-        key = (patient_id, frozenset(without))
-        if key in self._predictions:
-            return
-        self._predictions[key] = prediction
-        while len(self._predictions) > PREDICTION_CACHE:
-            self._predictions.popitem(last=False)
 
     def _predict_variants(self) -> None:
         """Predict the open case with each set of its modalities switched off, in a worker.
@@ -552,7 +543,7 @@ class MainWindow(QMainWindow):
         if predictor is not self.predictor:  # the model changed meanwhile
             return
         for off, prediction in done.items():
-            self._remember(patient_id, off, prediction)
+            self._predictions.add((patient_id, off), prediction)
 
     def _usable(self) -> frozenset[Modality]:
         embedding = self.embeddings.get(self.case.patient_id) if self.case is not None else None

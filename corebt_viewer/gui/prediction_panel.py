@@ -8,7 +8,6 @@ for a new prediction with those modalities treated as missing.
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
 from typing import NamedTuple
 
 from qtpy.QtCore import Qt, QThreadPool, Signal
@@ -26,6 +25,7 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
+from corebt_viewer.core.lru import LRUCache
 from corebt_viewer.core.modalities import ALL_MODALITIES, Modality
 from corebt_viewer.gui.workers import Worker
 
@@ -153,7 +153,7 @@ class PredictionPanel(QWidget):
         self._true_label = None
         #: (prediction id, true label, size) -> RenderedPlot: switching a modality back
         #: shows its plot in the same frame as the text, with no render
-        self._pixmaps: OrderedDict = OrderedDict()
+        self._pixmaps: LRUCache = LRUCache(PLOT_CACHE)
 
         self.ablation = QTableWidget(0, 3)
         self.ablation.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -244,7 +244,6 @@ class PredictionPanel(QWidget):
         key = self._pixmap_key(self.prediction, self._true_label, size)
         cached = self._pixmaps.get(key)
         if cached is not None and cached.prediction is self.prediction:
-            self._pixmaps.move_to_end(key)
             self._show_plot(cached)
             self.plot_rendered.emit()
             return
@@ -305,9 +304,7 @@ class PredictionPanel(QWidget):
             image = QImage(buffer, w, h, QImage.Format.Format_RGBA8888).copy()
             plot = plot._replace(pixmap=QPixmap.fromImage(image))
             if plot.prediction is not None:
-                self._pixmaps[key] = plot
-                while len(self._pixmaps) > PLOT_CACHE:
-                    self._pixmaps.popitem(last=False)
+                self._pixmaps.put(key, plot)
             self._show_plot(plot)
             if generation == self._render_generation:
                 self.plot_rendered.emit()
