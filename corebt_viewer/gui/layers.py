@@ -206,6 +206,12 @@ def replace_labels_data(layer, data, kwargs: dict) -> None:
     reset_labels_history(layer)
 
 
+def set_visible(layer, visible: bool) -> None:
+    """Change a layer's visibility only when it changes (each change redraws the canvas)."""
+    if layer.visible != visible:
+        layer.visible = visible
+
+
 def reset_labels_history(layer) -> None:
     """Forget a labels layer's undo/redo steps (its labels changed outside its history)."""
     reset = getattr(layer, "_reset_history", None)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from napari.components import ViewerModel
 from napari.qt import QtViewer
-from qtpy.QtCore import QSize, Qt, Signal
+from qtpy.QtCore import Qt, Signal
 from qtpy.QtWidgets import (
     QButtonGroup,
     QCheckBox,
@@ -35,9 +35,9 @@ from corebt_viewer.core.modalities import MRI_SEQUENCES, Sequence
 from corebt_viewer.gui import layers as L
 from corebt_viewer.gui.widgets import (
     Banner,
+    CanvasPane,
     Legend,
     MessagePane,
-    hold_redraws,
     plain_canvas_overlays,
 )
 from corebt_viewer.gui.workers import StepRunner
@@ -45,7 +45,7 @@ from corebt_viewer.gui.workers import StepRunner
 VIEWS = ("axial", "coronal", "sagittal", "3d")
 
 
-class MriCanvas(QWidget):
+class MriCanvas(CanvasPane):
     """napari canvas showing one case's MRI study.
 
     Signals
@@ -141,29 +141,17 @@ class MriCanvas(QWidget):
         legend_row.addWidget(self.legend)
         layout.addLayout(legend_row)
 
-    # Constant size hints: the canvases share a splitter, which re-divides its width
-    # whenever a child's hint changes (a button's text, a label's length), and every
-    # resize of an OpenGL canvas costs a full re-render.
-    def sizeHint(self) -> QSize:  # noqa: N802 - Qt override
-        return QSize(640, 480)
-
-    def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt override
-        return QSize(240, 200)
-
     def show_message(self, text: str) -> None:
         """Replace the canvas by a message (no MRI, or none readable)."""
         self.message.setText(text)
         self.stack.setCurrentWidget(self.message)
-        hold_redraws(self.qt_viewer, False)
+        self.hold_redraws(False)
 
     def show_loading(self, text: str) -> None:
         """Say that a case is loading: in the banner while the canvas shows a case (hiding
         and re-showing the canvas would cost a full re-render), else in the message pane."""
         if self.stack.currentWidget() is self.qt_viewer:
-            self.steps.cancel()
-            hold_redraws(self.qt_viewer, False)  # the canvas goes blank now
-            for layer in self.viewer.layers:  # nothing of the previous case stays in view
-                _set_visible(layer, False)
+            self.blank()
             self.banner.show_text(text)
         else:
             self.show_message(text)
@@ -196,10 +184,7 @@ class MriCanvas(QWidget):
 
     def clear(self) -> None:
         """Hide the case's layers (they stay, to be reused by the next case)."""
-        self.steps.cancel()
-        hold_redraws(self.qt_viewer, False)
-        for layer in self.viewer.layers:
-            _set_visible(layer, False)
+        self.blank()
         self.present = ()
         self.has_mask = False
         self.case_id = None
@@ -282,7 +267,7 @@ class MriCanvas(QWidget):
 
         def show_step():
             self.stack.setCurrentWidget(self.qt_viewer)
-            hold_redraws(self.qt_viewer, False)
+            self.hold_redraws(False)
             self._apply_visibility()
 
         def finish_step():
@@ -292,7 +277,7 @@ class MriCanvas(QWidget):
 
         # the sequence in view first, so the screen changes early
         order = [self.sequence] + [s for s in MRI_SEQUENCES if s is not self.sequence]
-        steps = [lambda: hold_redraws(self.qt_viewer, True)]  # hidden swaps: no frames
+        steps = [lambda: self.hold_redraws(True)]  # hidden swaps: no frames
         steps += self._ensure_layer_steps()
         steps += [image_step(seq) for seq in order]
         steps += [mask_step, place_step, show_step, finish_step]
@@ -404,9 +389,9 @@ class MriCanvas(QWidget):
             self._sync_mirrors()
         if self.mosaic:
             for layer in self.image_layers.values():
-                _set_visible(layer, True)
+                L.set_visible(layer, True)
             for layer in self._mask_layers():
-                _set_visible(layer, show_mask)
+                L.set_visible(layer, show_mask)
             # keep cells paired even with the mask hidden: hidden layers leave no viewbox
             grid.stride = 2 if show_mask else 1
             grid.shape = (2, 2)
@@ -419,11 +404,11 @@ class MriCanvas(QWidget):
         else:
             grid.enabled = False
             for seq, layer in self.image_layers.items():
-                _set_visible(layer, seq is self.sequence)
+                L.set_visible(layer, seq is self.sequence)
             if self.labels_layer is not None:
-                _set_visible(self.labels_layer, show_mask)
+                L.set_visible(self.labels_layer, show_mask)
             for layer in self.mirror_layers:
-                _set_visible(layer, False)
+                L.set_visible(layer, False)
             for layer in self.image_layers.values():
                 layer.name_overlay.visible = False
             overlay = self.viewer.canvas.overlays.text
@@ -469,9 +454,3 @@ class MriCanvas(QWidget):
         has_mask = self.has_mask
         for widget in (self.mask_check, self.outline_check, self.opacity_slider):
             widget.setEnabled(has_mask)
-
-
-def _set_visible(layer, visible: bool) -> None:
-    """Change visibility only when it changes (each change redraws the canvas)."""
-    if layer.visible != visible:
-        layer.visible = visible

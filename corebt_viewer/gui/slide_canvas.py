@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 from napari.components import ViewerModel
 from napari.qt import QtViewer
-from qtpy.QtCore import QSize, QTimer, Signal
+from qtpy.QtCore import QTimer, Signal
 from qtpy.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -24,7 +24,11 @@ from qtpy.QtWidgets import (
 )
 
 from corebt_viewer.gui import layers as L
-from corebt_viewer.gui.widgets import MessagePane, hold_redraws, plain_canvas_overlays
+from corebt_viewer.gui.widgets import (
+    CanvasPane,
+    MessagePane,
+    plain_canvas_overlays,
+)
 from corebt_viewer.gui.workers import StepRunner, Worker, WorkerPool
 
 TILE_CACHE_BYTES = 128 * 1024 * 1024
@@ -40,7 +44,7 @@ def make_tile_cache(max_bytes: int = TILE_CACHE_BYTES):
         return TileCache(max_bytes)
 
 
-class SlideCanvas(QWidget):
+class SlideCanvas(CanvasPane):
     """napari canvas showing one of a case's slides with optional tile overlays.
 
     Signals
@@ -133,15 +137,6 @@ class SlideCanvas(QWidget):
             data, kwargs = L.heatmap_layer(_placeholder_map(), 1.0)
             self.heat_layer = self.viewer.add_image(data, visible=False, **kwargs)
 
-    # Constant size hints: the canvases share a splitter, which re-divides its width
-    # whenever a child's hint changes (a button's text, a label's length), and every
-    # resize of an OpenGL canvas costs a full re-render.
-    def sizeHint(self) -> QSize:  # noqa: N802 - Qt override
-        return QSize(640, 480)
-
-    def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt override
-        return QSize(240, 200)
-
     def show_message(self, text: str) -> None:
         self.message.setText(text)
         self.stack.setCurrentWidget(self.message)
@@ -175,13 +170,9 @@ class SlideCanvas(QWidget):
         self._generation += 1
         generation = self._generation
         path = self.paths[index]
-        self.steps.cancel()
-        hold_redraws(self.qt_viewer, False)
+        self.blank()
         if self.stack.currentWidget() is self.qt_viewer:
-            # keep the canvas up (hiding and re-showing it costs a full re-render) but
-            # show nothing of the previous slide
-            for layer in self.viewer.layers:
-                _set_visible(layer, False)
+            # keep the canvas up (hiding and re-showing it costs a full re-render)
             self.info.setText(f"Opening {path.name}…")
         else:
             self.show_message(f"Opening {path.name}…")
@@ -220,7 +211,7 @@ class SlideCanvas(QWidget):
             self._retire(old)
 
         def swap_step():
-            hold_redraws(self.qt_viewer, True)  # one frame when all is in place
+            self.hold_redraws(True)  # one frame when all is in place
             if self.slide_layer is None:
                 self.slide_layer = self.viewer.add_image(levels, **kwargs)
             else:  # swapping data costs milliseconds; a new layer hundreds (and a gc pass)
@@ -229,7 +220,7 @@ class SlideCanvas(QWidget):
         def show_step():
             self._fit_pending = True
             self.stack.setCurrentWidget(self.qt_viewer)
-            _set_visible(self.slide_layer, True)
+            L.set_visible(self.slide_layer, True)
             self.fit_view()
 
         def finish_step():
@@ -241,7 +232,7 @@ class SlideCanvas(QWidget):
                 f"{self.paths[index].name}\n{w:,} × {h:,} px at level 0 · "
                 f"{reader.level_count} levels · {mpp} ({reader.mpp_source}) · {reader.vendor}"
             )
-            hold_redraws(self.qt_viewer, False)
+            self.hold_redraws(False)
             self.slide_shown.emit(self.paths[index].name)
 
         self.steps.run([swap_step, show_step, finish_step])
@@ -273,10 +264,7 @@ class SlideCanvas(QWidget):
 
     def _drop_layers(self) -> None:
         """Hide the layers (kept for reuse: removing a napari layer runs a full gc pass)."""
-        self.steps.cancel()
-        hold_redraws(self.qt_viewer, False)
-        for layer in self.viewer.layers:
-            _set_visible(layer, False)
+        self.blank()
         if self.slide_layer is not None and self.reader is not None:
             # let go of the reader's pyramid so no slicing thread reads a closed file
             L.replace_image_data(self.slide_layer, L.blank_pyramid(), {})
@@ -326,9 +314,9 @@ class SlideCanvas(QWidget):
             elif not _shows(self.heat_layer, data, kwargs):  # each swap re-renders
                 L.replace_image_data(self.heat_layer, data, kwargs)
         if self.grid_layer is not None:
-            _set_visible(self.grid_layer, want_grid)
+            L.set_visible(self.grid_layer, want_grid)
         if self.heat_layer is not None:
-            _set_visible(self.heat_layer, want_heat)
+            L.set_visible(self.heat_layer, want_heat)
         if self.slide_layer is not None:
             self.viewer.layers.selection.active = self.slide_layer
 
@@ -340,11 +328,6 @@ class SlideCanvas(QWidget):
             slicer.wait_until_idle(timeout=5.0)
         for reader in list(self._retired):
             self._close(reader)
-
-
-def _set_visible(layer, visible: bool) -> None:
-    if layer.visible != visible:
-        layer.visible = visible
 
 
 def _shows(layer, data: np.ndarray, kwargs: dict) -> bool:

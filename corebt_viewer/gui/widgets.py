@@ -1,9 +1,11 @@
-"""Small shared widgets: a message pane, a colour legend, a titled tool row."""
+"""Small shared widgets: a message pane, a colour legend, a banner, the canvases' base."""
 
 from __future__ import annotations
 
-from qtpy.QtCore import Qt
+from qtpy.QtCore import QSize, Qt
 from qtpy.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QWidget
+
+from corebt_viewer.gui.layers import set_visible
 
 
 class MessagePane(QLabel):
@@ -76,13 +78,35 @@ def plain_canvas_overlays(viewer) -> None:
             overlay.box = False
 
 
-def hold_redraws(qt_viewer, hold: bool) -> None:
-    """Stop (``hold=True``) or restart the redraws of a napari canvas.
+class CanvasPane(QWidget):
+    """Base of the MRI and slide panes: a napari canvas (``viewer``, ``qt_viewer``) whose
+    case is put in place by UI-thread ``steps``.
 
-    While a case's layers are swapped behind a loading message, each swap would redraw
-    the canvas with nothing new to see: a frame of tens of milliseconds of the UI thread
-    with software OpenGL. Restarting schedules one redraw.
+    The size hints are constant: the two panes share a splitter, which re-divides its
+    width whenever a child's hint changes (a button's text, a label's length), and every
+    resize of an OpenGL canvas costs a full re-render.
     """
-    native = qt_viewer.canvas.native
-    if native.updatesEnabled() == hold:
-        native.setUpdatesEnabled(not hold)
+
+    def sizeHint(self) -> QSize:  # noqa: N802 - Qt override
+        return QSize(640, 480)
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt override
+        return QSize(240, 200)
+
+    def hold_redraws(self, hold: bool) -> None:
+        """Stop (``hold=True``) or restart the canvas's redraws.
+
+        While a case's layers are swapped behind a loading message, each swap would redraw
+        the canvas with nothing new to see: a frame of tens of milliseconds of the UI thread
+        with software OpenGL. Restarting schedules one redraw.
+        """
+        native = self.qt_viewer.canvas.native
+        if native.updatesEnabled() == hold:
+            native.setUpdatesEnabled(not hold)
+
+    def blank(self) -> None:
+        """Drop the steps left, and hide every layer: nothing of the last case stays."""
+        self.steps.cancel()
+        self.hold_redraws(False)
+        for layer in self.viewer.layers:
+            set_visible(layer, False)
