@@ -57,11 +57,6 @@ class ActivityIndicator(QObject):
         self._timer.setSingleShot(True)
         self._timer.timeout.connect(self._show)
 
-    @property
-    def busy(self) -> str:
-        """The names of the running tasks ("" when idle), whether shown yet or not."""
-        return self._busy
-
     def set_busy(self, text: str) -> None:
         """The running tasks changed: `text` names them, "" when none is left."""
         if text and not self._busy:
@@ -99,9 +94,7 @@ class ActivityIndicator(QObject):
         if wait > 0:  # work that started after the timer did
             self._timer.start(wait)
             return
-        text = self._message or self._busy
-        if not self._busy:
-            text = IDLE_TEXT
+        text = (self._message or self._busy) if self._busy else IDLE_TEXT
         if len(text) > MAX_CHARS:
             text = text[:MAX_CHARS] + "…"
         if self.label.text() != text:

@@ -61,7 +61,7 @@ class Worker(QRunnable):
     def _progress(self, event: Progress) -> None:
         if self._cancel.is_set():
             raise Cancelled(self.name)
-        self.signals.progress.emit(event)
+        _emit(self.signals.progress, event)
 
     def run(self) -> None:  # noqa: D401 - Qt entry point
         self.running = True
