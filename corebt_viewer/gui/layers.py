@@ -7,6 +7,8 @@ MRI layers live in physical millimetres (RAS), slide layers in microns.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -210,6 +212,36 @@ def set_visible(layer, visible: bool) -> None:
     """Change a layer's visibility only when it changes (each change redraws the canvas)."""
     if layer.visible != visible:
         layer.visible = visible
+
+
+@contextmanager
+def one_scene_update(qt_viewer) -> Iterator[None]:
+    """Show and hide several layers of a canvas with one scene-graph update.
+
+    napari rebuilds a canvas's scene graph (layer order, overlays, a draw pass) on every
+    change of a layer's visibility or of the grid: 10-20 ms of the UI thread each. Inside
+    this block the rebuild waits, and runs once at the end if any of those changed.
+    (napari's own ``LayerList.batched_update`` also runs a full garbage collection.)
+    """
+    canvas = getattr(qt_viewer, "canvas", None)
+    if getattr(canvas, "_pause_scene_graph", True):  # another napari, or already paused
+        yield
+        return
+    viewer = qt_viewer.viewer
+    before = _scene_state(viewer)
+    canvas._pause_scene_graph = True  # noqa: SLF001 - napari has no public switch
+    try:
+        yield
+    finally:
+        canvas._pause_scene_graph = False  # noqa: SLF001
+        if _scene_state(viewer) != before:
+            canvas._update_scenegraph()  # noqa: SLF001
+
+
+def _scene_state(viewer) -> tuple:
+    grid = viewer.grid
+    layers = tuple((id(layer), layer.visible) for layer in viewer.layers)
+    return layers, grid.enabled, tuple(grid.shape), grid.stride, grid.spacing
 
 
 def reset_labels_history(layer) -> None:

@@ -382,6 +382,10 @@ class MriCanvas(CanvasPane):
     def _apply_visibility(self) -> None:
         if not self.image_layers or not self.present:
             return
+        with L.one_scene_update(self.qt_viewer):
+            self._apply_visibility_now()
+
+    def _apply_visibility_now(self) -> None:
         show_mask = self.mask_check.isChecked() and self.has_mask
         grid = self.viewer.grid
         if self.mosaic and self.has_mask:

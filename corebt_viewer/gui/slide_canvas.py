@@ -313,10 +313,11 @@ class SlideCanvas(CanvasPane):
                 self.heat_layer = self.viewer.add_image(data, **kwargs)
             elif not _shows(self.heat_layer, data, kwargs):  # each swap re-renders
                 L.replace_image_data(self.heat_layer, data, kwargs)
-        if self.grid_layer is not None:
-            L.set_visible(self.grid_layer, want_grid)
-        if self.heat_layer is not None:
-            L.set_visible(self.heat_layer, want_heat)
+        with L.one_scene_update(self.qt_viewer):
+            if self.grid_layer is not None:
+                L.set_visible(self.grid_layer, want_grid)
+            if self.heat_layer is not None:
+                L.set_visible(self.heat_layer, want_heat)
         if self.slide_layer is not None:
             self.viewer.layers.selection.active = self.slide_layer
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from qtpy.QtCore import QSize, Qt
 from qtpy.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QWidget
 
-from corebt_viewer.gui.layers import set_visible
+from corebt_viewer.gui.layers import one_scene_update, set_visible
 
 
 class MessagePane(QLabel):
@@ -108,5 +108,6 @@ class CanvasPane(QWidget):
         """Drop the steps left, and hide every layer: nothing of the last case stays."""
         self.steps.cancel()
         self.hold_redraws(False)
-        for layer in self.viewer.layers:
-            set_visible(layer, False)
+        with one_scene_update(self.qt_viewer):
+            for layer in self.viewer.layers:
+                set_visible(layer, False)

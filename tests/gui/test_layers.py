@@ -1,4 +1,4 @@
-"""Core objects -> napari layer data (no display needed)."""
+"""Core objects -> napari layer data (no display needed), and batched layer updates."""
 
 from __future__ import annotations
 
@@ -72,3 +72,43 @@ def test_replace_labels_data_resets_undo_history():
     L.replace_labels_data(layer, new, {"scale": (1.0, 2.0, 3.0)})
     assert layer.data is new and tuple(layer.scale) == (1.0, 2.0, 3.0)
     assert not layer._undo_history
+
+
+def test_one_scene_update_rebuilds_the_canvas_scene_once(qtbot):
+    from napari.components import ViewerModel
+    from napari.qt import QtViewer
+
+    viewer = ViewerModel()
+    qt_viewer = QtViewer(viewer)
+    qtbot.addWidget(qt_viewer)
+    layers = [viewer.add_image(np.full((8, 8), float(i))) for i in range(3)]
+    canvas = qt_viewer.canvas
+    rebuild = canvas._update_scenegraph
+    rebuilds = []
+
+    def counting(event=None):
+        if not canvas._pause_scene_graph:
+            rebuilds.append(1)
+        rebuild(event)
+
+    canvas._update_scenegraph = counting  # napari calls it by name: this sees every call
+    for layer in layers:
+        layer.visible = False
+    assert len(rebuilds) == 3  # napari's own cost: one rebuild per change
+
+    rebuilds.clear()
+    with L.one_scene_update(qt_viewer):
+        for layer in layers:
+            L.set_visible(layer, True)
+        viewer.grid.enabled = True
+    assert len(rebuilds) == 1
+    assert all(canvas.layer_to_visual[layer].node.visible for layer in layers)
+
+    rebuilds.clear()
+    with L.one_scene_update(qt_viewer):
+        L.set_visible(layers[0], True)  # nothing changes: no rebuild
+    assert rebuilds == []
+
+    with pytest.raises(RuntimeError), L.one_scene_update(qt_viewer):
+        raise RuntimeError("a failing step")
+    assert not canvas._pause_scene_graph
