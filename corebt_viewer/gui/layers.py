@@ -188,7 +188,10 @@ def replace_image_data(layer, data, kwargs: dict) -> None:
     if "contrast_limits" in kwargs:
         lo, hi = kwargs["contrast_limits"]
         layer.contrast_limits_range = (lo, hi)
-    layer.data = data
+    if getattr(layer, "_type_string", "") == "labels":
+        set_labels_data(layer, data)
+    else:
+        layer.data = data
     for key in _SWAPPABLE:
         if key in ("scale", "translate") or key not in kwargs:
             continue
@@ -196,6 +199,33 @@ def replace_image_data(layer, data, kwargs: dict) -> None:
             layer.metadata = kwargs[key]
         elif not _same(getattr(layer, key), kwargs[key]):
             setattr(layer, key, kwargs[key])
+
+
+def set_labels_data(layer, data) -> None:
+    """Give a labels layer new data, keeping its colour lookup if the dtype is the same.
+
+    On every change of a labels layer's data, napari's canvas rebuilds the layer's colour
+    lookup, and so relinks its shader: 15-30 ms of a frame with a software renderer. The
+    lookup depends only on the colormap and the data types, so it is kept while the dtype
+    stays; with another dtype napari rebuilds it as usual.
+    """
+    emitter = layer.events.data
+    old, new = getattr(layer.data, "dtype", None), getattr(data, "dtype", None)
+    keep = old is not None and new is not None and np.dtype(old) == np.dtype(new)
+    rebuilds = []
+    if keep:  # napari's canvas connects its VispyLabelsLayer._on_colormap_change by name
+        for ref in emitter.callbacks:
+            if isinstance(ref, tuple) and ref[1] == "_on_colormap_change":
+                callback = getattr(ref[0](), ref[1], None)
+                if callback is not None:
+                    rebuilds.append(callback)
+    for callback in rebuilds:
+        emitter.block(callback)
+    try:
+        layer.data = data
+    finally:
+        for callback in rebuilds:
+            emitter.unblock(callback)
 
 
 def replace_labels_data(layer, data, kwargs: dict) -> None:

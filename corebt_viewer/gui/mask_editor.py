@@ -499,7 +499,7 @@ class MaskEditor(QWidget):
         self.viewer = viewer
         self._image_layer = image_layer or (lambda: None)
         if layer.data is not session.labels:
-            layer.data = session.labels
+            L.set_labels_data(layer, session.labels)
         L.reset_labels_history(layer)
         layer.selected_label = self.label_group.checkedId()
         layer.brush_size = self.brush_slider.value()

@@ -112,3 +112,39 @@ def test_one_scene_update_rebuilds_the_canvas_scene_once(qtbot):
     with pytest.raises(RuntimeError), L.one_scene_update(qt_viewer):
         raise RuntimeError("a failing step")
     assert not canvas._pause_scene_graph
+
+
+def test_set_labels_data_keeps_the_colour_lookup_for_the_same_dtype(qtbot):
+    from napari.components import ViewerModel
+    from napari.qt import QtViewer
+
+    viewer = ViewerModel()
+    qt_viewer = QtViewer(viewer)
+    qtbot.addWidget(qt_viewer)
+    qt_viewer.show()
+    qtbot.waitExposed(qt_viewer)
+    colours = {0: (0, 0, 0, 0), 1: (1, 0, 0, 1), 2: (0, 1, 0, 1), None: (0, 0, 0, 0)}
+    layer = viewer.add_labels(np.ones((32, 32), np.uint8), colormap=colours, opacity=1.0)
+    visual = qt_viewer.canvas.layer_to_visual[layer]
+    rebuild = visual._on_colormap_change
+    rebuilds = []
+
+    def counting(event=None):
+        rebuilds.append(1)
+        rebuild(event)
+
+    visual._on_colormap_change = counting  # napari calls it by name: this sees every call
+
+    def centre_colour():
+        qtbot.wait(200)  # the asynchronous slice, then a draw
+        image = qt_viewer.screenshot(flash=False)
+        return image[image.shape[0] // 2, image.shape[1] // 2, :3]
+
+    assert tuple(centre_colour()) == (255, 0, 0)
+    L.set_labels_data(layer, np.full((32, 32), 2, np.uint8))
+    assert rebuilds == []  # same dtype: no new lookup, no shader relink
+    qtbot.waitUntil(lambda: tuple(centre_colour()) == (0, 255, 0))
+
+    L.set_labels_data(layer, np.full((32, 32), 1, np.uint16))
+    assert rebuilds  # another dtype: napari rebuilds the lookup
+    qtbot.waitUntil(lambda: tuple(centre_colour()) == (255, 0, 0))
