@@ -38,6 +38,7 @@ from corebt_viewer.gui.widgets import (
     CanvasPane,
     Legend,
     MessagePane,
+    make_canvas_native,
     plain_canvas_overlays,
 )
 from corebt_viewer.gui.workers import StepRunner
@@ -60,6 +61,7 @@ class MriCanvas(CanvasPane):
         super().__init__(parent)
         self.viewer = ViewerModel(title="MRI")
         self.qt_viewer = QtViewer(self.viewer)
+        make_canvas_native(self.qt_viewer)
         self.image_layers: dict[Sequence, object] = {}
         self.present: tuple[Sequence, ...] = ()
         self.labels_layer = None

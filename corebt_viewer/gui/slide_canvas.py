@@ -27,6 +27,7 @@ from corebt_viewer.gui import layers as L
 from corebt_viewer.gui.widgets import (
     CanvasPane,
     MessagePane,
+    make_canvas_native,
     plain_canvas_overlays,
 )
 from corebt_viewer.gui.workers import StepRunner, Worker, WorkerPool
@@ -61,6 +62,7 @@ class SlideCanvas(CanvasPane):
         self.workers = workers
         self.viewer = ViewerModel(title="Pathology")
         self.qt_viewer = QtViewer(self.viewer)
+        make_canvas_native(self.qt_viewer)
         self.cache = tile_cache
         self.paths: tuple[Path, ...] = ()
         self.reader = None

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from qtpy.QtCore import QSize, Qt
+import os
+
+from qtpy.QtCore import QCoreApplication, QSize, Qt
 from qtpy.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QWidget
 
 from corebt_viewer.gui.layers import one_scene_update, set_visible
@@ -61,6 +63,33 @@ class Banner(QLabel):
         self.full_text = text
         self.setText(" ".join(text.split()))
         self.setToolTip(text)
+
+
+def make_canvas_native(qt_viewer) -> bool:
+    """Give a napari canvas its own native window, so the rest of the window paints cheaply.
+
+    A ``QOpenGLWidget`` inside a window turns on OpenGL composition for the whole window:
+    every repaint, of a status message or a table cell, then recomposes every pixel of it.
+    That is free on a GPU and 30-100 ms a frame on a software renderer (remote desktops,
+    virtual machines, Xvfb). As a native child the canvas composes alone and the rest of
+    the window keeps raster painting. ``COREBT_NATIVE_CANVAS=0`` keeps Qt's default.
+
+    Returns
+    -------
+    bool
+        Whether the canvas was made native.
+    """
+    if os.environ.get("COREBT_NATIVE_CANVAS", "1") == "0":
+        return False
+    native = getattr(getattr(qt_viewer, "canvas", None), "native", None)
+    if native is None:
+        return False
+    # only the canvas: native parents or siblings would each be another window to map and
+    # flush (Qt makes both native by default)
+    QCoreApplication.setAttribute(Qt.ApplicationAttribute.AA_DontCreateNativeWidgetSiblings)
+    native.setAttribute(Qt.WidgetAttribute.WA_DontCreateNativeAncestors)
+    native.setAttribute(Qt.WidgetAttribute.WA_NativeWindow)
+    return True
 
 
 def plain_canvas_overlays(viewer) -> None:
