@@ -7,8 +7,9 @@ Measures, on one machine in one run:
 2. slide tile reads per second through the viewer's lazy pyramid (the reads napari asks
    for while panning) against raw OpenSlide ``read_region`` on the same tiles (>= 0.9x);
 3. the longest UI-thread stall while switching through ten cases and toggling every
-   modality (target: under 100 ms), with each canvas in its own native window (the app's
-   default) and, as the baseline, with Qt composing the whole window in OpenGL;
+   modality (target: under 100 ms), as the app runs (each canvas in its own native window
+   with a software renderer) and, as the baseline, with Qt composing the whole window in
+   OpenGL (``COREBT_NATIVE_CANVAS=0``);
 4. resident memory after panning across a 50,000-pixel demo slide (< 500 MB above start).
 
 Usage::

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import os
 
 from qtpy.QtCore import QCoreApplication, QSize, Qt
 from qtpy.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QWidget
 
 from corebt_viewer.gui.layers import one_scene_update, set_visible
+
+GL_RENDERER = 0x1F01
 
 
 class MessagePane(QLabel):
@@ -65,22 +68,52 @@ class Banner(QLabel):
         self.setToolTip(text)
 
 
+SOFTWARE_RENDERERS = ("llvmpipe", "softpipe", "swrast", "software", "swiftshader", "basic render")
+
+
+@functools.cache
+def opengl_renderer() -> str:
+    """The name of the OpenGL renderer Qt draws with ("" if none can be made)."""
+    from qtpy.QtGui import QOffscreenSurface, QOpenGLContext
+
+    context = QOpenGLContext()
+    if not context.create():
+        return ""
+    surface = QOffscreenSurface()
+    surface.setFormat(context.format())
+    surface.create()
+    try:
+        if not context.makeCurrent(surface):
+            return ""
+        renderer = context.functions().glGetString(GL_RENDERER)
+        context.doneCurrent()
+        return str(renderer or "")
+    finally:
+        surface.destroy()
+
+
 def make_canvas_native(qt_viewer) -> bool:
-    """Give a napari canvas its own native window, so the rest of the window paints cheaply.
+    """Give a napari canvas its own native window when OpenGL renders in software.
 
     A ``QOpenGLWidget`` inside a window turns on OpenGL composition for the whole window:
     every repaint, of a status message or a table cell, then recomposes every pixel of it.
     That is free on a GPU and 30-100 ms a frame on a software renderer (remote desktops,
     virtual machines, Xvfb). As a native child the canvas composes alone and the rest of
-    the window keeps raster painting. ``COREBT_NATIVE_CANVAS=0`` keeps Qt's default.
+    the window keeps raster painting. ``COREBT_NATIVE_CANVAS=1`` or ``=0`` forces it on
+    or off whatever the renderer.
 
     Returns
     -------
     bool
         Whether the canvas was made native.
     """
-    if os.environ.get("COREBT_NATIVE_CANVAS", "1") == "0":
+    choice = os.environ.get("COREBT_NATIVE_CANVAS", "")
+    if choice == "0":
         return False
+    if choice != "1":
+        renderer = opengl_renderer().lower()
+        if not any(name in renderer for name in SOFTWARE_RENDERERS):
+            return False
     native = getattr(getattr(qt_viewer, "canvas", None), "native", None)
     if native is None:
         return False

@@ -6,7 +6,8 @@ import pytest
 from qtpy.QtCore import Qt
 from qtpy.QtWidgets import QWidget
 
-from corebt_viewer.gui.widgets import make_canvas_native
+from corebt_viewer.gui import widgets
+from corebt_viewer.gui.widgets import SOFTWARE_RENDERERS, make_canvas_native, opengl_renderer
 
 pytestmark = pytest.mark.gui
 
@@ -23,6 +24,11 @@ def qt_viewer_in_a_window(qtbot):
     return window, qt_viewer
 
 
+def test_the_renderer_under_xvfb_is_software(qtbot):
+    renderer = opengl_renderer().lower()
+    assert any(name in renderer for name in SOFTWARE_RENDERERS), renderer
+
+
 def test_only_the_canvas_gets_a_native_window(qtbot, monkeypatch):
     monkeypatch.delenv("COREBT_NATIVE_CANVAS", raising=False)
     window, qt_viewer = qt_viewer_in_a_window(qtbot)
@@ -35,8 +41,17 @@ def test_only_the_canvas_gets_a_native_window(qtbot, monkeypatch):
     assert not window.testAttribute(Qt.WidgetAttribute.WA_NativeWindow)
 
 
-def test_native_canvas_can_be_switched_off(qtbot, monkeypatch):
-    monkeypatch.setenv("COREBT_NATIVE_CANVAS", "0")
+@pytest.mark.parametrize(
+    ("renderer", "choice", "native"),
+    [
+        ("NVIDIA H100 PCIe/PCIe/SSE2", "", False),  # a GPU composes for free: Qt's default
+        ("NVIDIA H100 PCIe/PCIe/SSE2", "1", True),
+        ("llvmpipe (LLVM 15.0.6, 256 bits)", "0", False),
+    ],
+)
+def test_native_canvas_by_renderer_or_choice(qtbot, monkeypatch, renderer, choice, native):
+    monkeypatch.setattr(widgets, "opengl_renderer", lambda: renderer)
+    monkeypatch.setenv("COREBT_NATIVE_CANVAS", choice)
     window, qt_viewer = qt_viewer_in_a_window(qtbot)
-    assert not make_canvas_native(qt_viewer)
-    assert not qt_viewer.canvas.native.testAttribute(Qt.WidgetAttribute.WA_NativeWindow)
+    assert make_canvas_native(qt_viewer) is native
+    assert qt_viewer.canvas.native.testAttribute(Qt.WidgetAttribute.WA_NativeWindow) is native
