@@ -1,4 +1,5 @@
-"""Small shared widgets: a message pane, a colour legend, a banner, the canvases' base."""
+"""Small shared widgets: a message pane, a colour legend, a banner, the canvases' base
+(and whether their OpenGL draws in software)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from qtpy.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QWidget
 from corebt_viewer.gui.layers import one_scene_update, set_visible
 
 GL_RENDERER = 0x1F01
+#: OpenGL renderer names (lower case) of drivers that draw without a GPU
+SOFTWARE_RENDERERS = ("llvmpipe", "softpipe", "swrast", "software", "swiftshader", "basic render")
 
 
 class MessagePane(QLabel):
@@ -66,9 +69,6 @@ class Banner(QLabel):
         self.full_text = text
         self.setText(" ".join(text.split()))
         self.setToolTip(text)
-
-
-SOFTWARE_RENDERERS = ("llvmpipe", "softpipe", "swrast", "software", "swiftshader", "basic render")
 
 
 @functools.cache
