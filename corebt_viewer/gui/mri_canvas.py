@@ -15,8 +15,6 @@ mask's array and are refreshed when it changes, so an editor needs only
 
 from __future__ import annotations
 
-from napari.components import ViewerModel
-from napari.qt import QtViewer
 from qtpy.QtCore import Qt, Signal
 from qtpy.QtWidgets import (
     QButtonGroup,
@@ -38,7 +36,6 @@ from corebt_viewer.gui.widgets import (
     CanvasPane,
     Legend,
     MessagePane,
-    make_canvas_native,
     plain_canvas_overlays,
 )
 from corebt_viewer.gui.workers import StepRunner
@@ -59,9 +56,7 @@ class MriCanvas(CanvasPane):
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
-        self.viewer = ViewerModel(title="MRI")
-        self.qt_viewer = QtViewer(self.viewer)
-        make_canvas_native(self.qt_viewer)
+        self._make_canvas("MRI")
         self.image_layers: dict[Sequence, object] = {}
         self.present: tuple[Sequence, ...] = ()
         self.labels_layer = None

@@ -10,8 +10,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from napari.components import ViewerModel
-from napari.qt import QtViewer
 from qtpy.QtCore import QTimer, Signal
 from qtpy.QtWidgets import (
     QCheckBox,
@@ -27,7 +25,6 @@ from corebt_viewer.gui import layers as L
 from corebt_viewer.gui.widgets import (
     CanvasPane,
     MessagePane,
-    make_canvas_native,
     plain_canvas_overlays,
 )
 from corebt_viewer.gui.workers import StepRunner, Worker, WorkerPool
@@ -60,9 +57,7 @@ class SlideCanvas(CanvasPane):
     def __init__(self, workers: WorkerPool, parent: QWidget | None = None, tile_cache=None):
         super().__init__(parent)
         self.workers = workers
-        self.viewer = ViewerModel(title="Pathology")
-        self.qt_viewer = QtViewer(self.viewer)
-        make_canvas_native(self.qt_viewer)
+        self._make_canvas("Pathology")
         self.cache = tile_cache
         self.paths: tuple[Path, ...] = ()
         self.reader = None

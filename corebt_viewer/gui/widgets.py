@@ -149,6 +149,15 @@ class CanvasPane(QWidget):
     resize of an OpenGL canvas costs a full re-render.
     """
 
+    def _make_canvas(self, title: str) -> None:
+        """Create the pane's ``viewer`` and ``qt_viewer`` (native where that is cheaper)."""
+        from napari.components import ViewerModel
+        from napari.qt import QtViewer
+
+        self.viewer = ViewerModel(title=title)
+        self.qt_viewer = QtViewer(self.viewer)
+        make_canvas_native(self.qt_viewer)
+
     def sizeHint(self) -> QSize:  # noqa: N802 - Qt override
         return QSize(640, 480)
 
