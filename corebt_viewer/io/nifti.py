@@ -204,12 +204,49 @@ def read_header(path: str | Path, *, check_size: bool = True, deep: bool = False
     )
 
 
-def _read_data(img, path: Path) -> np.ndarray:
-    """Read the voxels as stored (scaled when the header says so) or raise InputError."""
+def _read_unscaled(img, path: Path) -> np.ndarray:
+    """The voxels as stored, before any scaling, or raise InputError.
+
+    A gzipped file is inflated in one call, which holds the GIL only for moments: Python's
+    gzip reader holds it between every 128 KiB chunk, which starves the UI thread while
+    the viewer loads a case (and is slower). Anything unusual takes nibabel's own path.
+    The result may be read-only.
+    """
+    proxy = img.dataobj
+    fast = _inflate_whole(proxy, path) if path.name.lower().endswith(".gz") else None
+    if fast is not None:
+        return fast
     try:
-        data = np.asanyarray(img.dataobj)
+        return proxy.get_unscaled() if hasattr(proxy, "get_unscaled") else np.asanyarray(proxy)
     except _READ_ERRORS as exc:
         raise InputError(path, f"cannot read voxel data ({_describe(exc)})") from None
+
+
+def _inflate_whole(proxy, path: Path) -> np.ndarray | None:
+    """The voxel array of a single-member gzip file, or ``None`` to let nibabel read it."""
+    try:
+        offset, dtype, shape = int(proxy.offset), np.dtype(proxy.dtype), tuple(proxy.shape)
+        order = getattr(proxy, "order", "F")
+        with open(path, "rb") as f:
+            packed = f.read()
+        # the trailer's size (mod 2**32) sizes the output at once: no copy with the GIL held
+        # (deflate packs at most about 1032:1, so a corrupt trailer cannot ask for more)
+        size = min(int.from_bytes(packed[-4:], "little"), 1032 * len(packed) + 1024)
+        buffer = zlib.decompress(packed, wbits=31, bufsize=max(size, zlib.DEF_BUF_SIZE))
+    except (AttributeError, TypeError, MemoryError, *_READ_ERRORS):
+        return None  # not a plain array proxy, or corrupt: nibabel reports it in its words
+    if len(buffer) < offset + dtype.itemsize * int(np.prod(shape)):
+        return None  # several gzip members, or a short file
+    return np.ndarray(shape, dtype, buffer=buffer, offset=offset, order=order)
+
+
+def _read_data(img, path: Path) -> np.ndarray:
+    """Read the voxels as stored (scaled when the header says so) or raise InputError."""
+    from nibabel.volumeutils import apply_read_scaling
+
+    proxy = img.dataobj
+    data = _read_unscaled(img, path)
+    data = apply_read_scaling(data, getattr(proxy, "slope", None), getattr(proxy, "inter", None))
     if data.ndim == 4:
         data = data[..., 0]
     return data
@@ -222,10 +259,7 @@ def _read_float32_canonical(img, path: Path, transform: np.ndarray) -> np.ndarra
     proxy = img.dataobj
     slope = float(getattr(proxy, "slope", 1.0))
     inter = float(getattr(proxy, "inter", 0.0))
-    try:
-        raw = proxy.get_unscaled() if hasattr(proxy, "get_unscaled") else np.asanyarray(proxy)
-    except _READ_ERRORS as exc:
-        raise InputError(path, f"cannot read voxel data ({_describe(exc)})") from None
+    raw = _read_unscaled(img, path)
     if raw.ndim == 4:
         raw = raw[..., 0]
     oriented = apply_orientation(raw, transform)
