@@ -243,20 +243,24 @@ class PredictionPanel(QWidget):
         size = (max(self.canvas.width(), 200), max(self.canvas.height(), 200))
         key = self._pixmap_key(self.prediction, self._true_label, size)
         cached = self._pixmaps.get(key)
-        if cached is not None and cached.prediction is self.prediction:
+        with self._render_lock:
+            if cached is not None and cached.prediction is self.prediction:
+                self._render_job = None  # a render under way is now only for the cache
+            else:
+                job = (self.prediction, self._true_label, self._render_generation, size)
+                self._render_job = job
+                cached = None
+        if cached is not None:
             self._show_plot(cached)
             self.plot_rendered.emit()
-            return
-        with self._render_lock:
-            self._render_job = (self.prediction, self._true_label, self._render_generation, size)
-        if not self._rendering:
+        elif not self._rendering:
             self._start_render()
 
     def _start_render(self) -> None:
         self._rendering = True
         worker = Worker(lambda progress, cancelled: self._render(), name="")
         worker.signals.finished.connect(self._on_rendered)
-        worker.signals.failed.connect(lambda *_: self._on_rendered(None))
+        worker.signals.failed.connect(self._on_render_failed)
         self._render_workers.add(worker)  # keep it (and its signals) alive until done
         worker.signals.done.connect(lambda w=worker: self._render_workers.discard(w))
         QThreadPool.globalInstance().start(worker)
@@ -271,9 +275,14 @@ class PredictionPanel(QWidget):
         return (id(prediction), true_label, size)
 
     def _render(self):
-        """Worker thread: update the artists and draw the figure into an RGBA buffer."""
+        """Worker thread: update the artists and draw the figure into an RGBA buffer.
+
+        Takes the latest job; ``None`` when there is none left (a cached plot was shown).
+        """
         with self._render_lock:
-            job = self._render_job
+            job, self._render_job = self._render_job, None
+        if job is None:
+            return None
         prediction, true_label, generation, (width, height) = job
         key = self._pixmap_key(prediction, true_label, (width, height))
         dpi = self.figure.dpi
@@ -297,7 +306,18 @@ class PredictionPanel(QWidget):
             }
         return buffer, w, h, generation, key, RenderedPlot(prediction, None, values)
 
+    def _on_render_failed(self, message: str, _detail: str = "") -> None:
+        self.canvas.setPixmap(QPixmap())
+        self.canvas.setText(f"Cannot draw the plot: {message}")
+        self.rendered = None
+        self._on_rendered(None)
+
     def _on_rendered(self, result) -> None:
+        """Show a finished plot if it is still the one wanted; start the next job if any.
+
+        A plot the user has already switched away from is only cached: showing it would
+        flash a stale picture, and rendering it again would keep a worker busy for nothing.
+        """
         self._rendering = False
         if result is not None:
             buffer, w, h, generation, key, plot = result
@@ -305,11 +325,12 @@ class PredictionPanel(QWidget):
             plot = plot._replace(pixmap=QPixmap.fromImage(image))
             if plot.prediction is not None:
                 self._pixmaps.put(key, plot)
-            self._show_plot(plot)
             if generation == self._render_generation:
+                self._show_plot(plot)
                 self.plot_rendered.emit()
-                return
-        if result is None or generation != self._render_generation:
+        with self._render_lock:
+            pending = self._render_job is not None
+        if pending:
             self._start_render()
 
     def _style(self, ax) -> None:

@@ -260,6 +260,45 @@ def test_switching_a_modality_back_reuses_the_prediction(window, demo_cohort):
     assert window.prediction.rendered is first
 
 
+def test_a_plot_switched_away_from_is_cached_not_shown_nor_drawn_again(window, demo_cohort):
+    """Off and on again while the 'off' plot renders: the panel keeps the 'on' plot and
+    the worker stops after the one render (it used to show the stale plot and loop)."""
+    case = next(c for c in demo_cohort if c.mri and c.slides)
+    open_and_wait(window, case.patient_id)
+    panel = window.prediction
+    first = window.current_prediction()
+    panel._pixmaps.clear()
+    drawn = []
+    original = panel._render
+
+    def counting():
+        result = original()
+        drawn.append(None if result is None else result[-1].prediction)
+        return result
+
+    panel._render = counting
+    try:
+        panel._request_render()
+        wait_until(lambda: panel.rendered is first and not panel._rendering)
+        shown = panel.canvas.pixmap().cacheKey()
+        drawn.clear()
+        box = panel.checks[Modality.WSI]
+        box.setChecked(False)
+        hidden = panel.prediction
+        assert panel._rendering
+        box.setChecked(True)
+        assert panel.rendered is first and panel.canvas.pixmap().cacheKey() == shown
+        wait_until(lambda: not panel._rendering)
+        settle(0.5)
+    finally:
+        del panel._render
+    assert len(drawn) == 1 and drawn[0] is hidden
+    assert panel.rendered is first and panel.canvas.pixmap().cacheKey() == shown
+    box.setChecked(False)  # its plot was kept: shown at once
+    assert panel.rendered is hidden
+    box.setChecked(True)
+
+
 def test_switching_modalities_runs_no_model_on_the_ui_thread(window, demo_cohort):
     """The case's prediction comes from the model loader, and every switched-off variant
     from a worker, before the user asks: a switch shows its result in the same frame."""
