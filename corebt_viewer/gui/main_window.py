@@ -34,7 +34,7 @@ from corebt_viewer.gui.prediction_panel import PredictionPanel
 from corebt_viewer.gui.report_view import ReportView
 from corebt_viewer.gui.shortcuts import SHORTCUTS, shortcuts_html
 from corebt_viewer.gui.slide_canvas import SlideCanvas
-from corebt_viewer.gui.workers import StallMonitor, Worker, WorkerPool
+from corebt_viewer.gui.workers import FramePacer, StallMonitor, Worker, WorkerPool
 
 log = logging.getLogger("corebt_viewer.gui")
 DEFAULT_TASK = "level1"
@@ -91,6 +91,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("CoRe-BT Viewer")
         self.workers = WorkerPool(self)
         self.stall_monitor = StallMonitor(parent=self)
+        self.frame_pacer = FramePacer(self)  # a long handler and its frame: two turns
         self.cohort: Cohort | None = None
         self.predictor = None
         self.model_state = "none"  # "loading", "ready", "none" (no model), "failed"

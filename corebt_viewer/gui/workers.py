@@ -14,7 +14,16 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-from qtpy.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal
+from qtpy.QtCore import (
+    QCoreApplication,
+    QEvent,
+    QObject,
+    QRunnable,
+    Qt,
+    QThreadPool,
+    QTimer,
+    Signal,
+)
 
 from corebt_viewer.core.errors import CoreBTError
 from corebt_viewer.core.progress import Cancelled, Progress
@@ -247,6 +256,50 @@ def _stack_key(stack) -> str:
     return " < ".join(
         f"{f.filename.rsplit('/', 2)[-1]}:{f.lineno} {f.name}" for f in reversed(stack)
     )
+
+
+class FramePacer(QObject):
+    """Paint a window one event-loop turn after Qt asks, not at once.
+
+    Qt repaints a window in the loop's next pass, right after the handler that changed
+    it and before the timers and input that were waiting. With a software renderer a
+    frame takes 30-80 ms, so a 40 ms handler and its frame froze the window for their
+    sum. Held for one turn, the waiting input and timers run in between; requests made
+    meanwhile still give one frame.
+
+    Parameters
+    ----------
+    window : QWidget
+        A top-level window (its repaint requests cover its child widgets and canvases).
+    """
+
+    def __init__(self, window):
+        super().__init__(window)
+        self._window = window
+        self._held = False
+        self._passing = False
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(0)
+        self._timer.timeout.connect(self._release)
+        window.installEventFilter(self)
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt override
+        if watched is not self._window or event.type() != QEvent.Type.UpdateRequest:
+            return False
+        if self._passing:  # the request re-posted by _release
+            self._passing = False
+            return False
+        if not self._held:
+            self._held = True
+            self._timer.start()
+        return True  # Qt posts no other request until one is handled
+
+    def _release(self) -> None:
+        self._held = False
+        self._passing = True
+        request = QEvent(QEvent.Type.UpdateRequest)
+        QCoreApplication.postEvent(self._window, request, Qt.EventPriority.LowEventPriority.value)
 
 
 class StepRunner(QObject):

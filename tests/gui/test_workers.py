@@ -78,3 +78,45 @@ def test_a_worker_outliving_its_window_ends_quietly(qapp):
     shiboken6.delete(worker.signals)
     worker.run()  # in this thread: any error would raise here
     assert not worker.running
+
+
+def test_frame_pacer_holds_a_frame_for_one_turn(qapp):
+    """A handler's frame comes one turn later: what waited runs first; one frame for all."""
+    from qtpy.QtCore import QCoreApplication, QEvent, QTimer
+    from qtpy.QtWidgets import QLabel
+
+    from corebt_viewer.gui.workers import FramePacer
+
+    order: list[str] = []
+
+    class Window(QLabel):
+        def paintEvent(self, event):  # noqa: N802 - Qt override
+            order.append("frame")
+            super().paintEvent(event)
+
+    window = Window("ready")
+    FramePacer(window)
+    window.resize(300, 100)
+    window.show()
+    wait_until(lambda: "frame" in order)
+    waiting = QTimer()  # say, the stall monitor's heartbeat (a real timer, not a posted call)
+    waiting.setSingleShot(True)
+    waiting.setInterval(0)
+    waiting.timeout.connect(lambda: order.append("timer"))
+
+    def handler():
+        order.clear()
+        for text in ("one", "two", "three"):  # three repaint requests
+            window.setText(text)
+        waiting.start()
+
+    QTimer.singleShot(0, handler)
+    wait_until(lambda: "frame" in order and "timer" in order)
+    assert order == ["timer", "frame"]
+
+    order.clear()
+    window.setText("four")
+    QCoreApplication.sendEvent(window, QEvent(QEvent.Type.UpdateRequest))  # Qt paints at once
+    assert order == []  # held
+    wait_until(lambda: order == ["frame"])
+    window.close()
