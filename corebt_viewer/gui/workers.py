@@ -285,7 +285,11 @@ class FramePacer(QObject):
         window.installEventFilter(self)
 
     def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt override
-        if watched is not self._window or event.type() != QEvent.Type.UpdateRequest:
+        # (getattr: Qt may still filter events while the window and its pacer are destroyed)
+        window = getattr(self, "_window", None)
+        if window is None or watched is not window:
+            return False
+        if event.type() != QEvent.Type.UpdateRequest:
             return False
         if self._passing:  # the request re-posted by _release
             self._passing = False

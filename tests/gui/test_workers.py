@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from tests.gui.conftest import wait_until
+from tests.gui.conftest import settle, wait_until
 
 pytestmark = pytest.mark.gui
 
@@ -90,15 +90,16 @@ def test_frame_pacer_holds_a_frame_for_one_turn(qapp):
     order: list[str] = []
 
     class Window(QLabel):
-        def paintEvent(self, event):  # noqa: N802 - Qt override
-            order.append("frame")
-            super().paintEvent(event)
+        def event(self, event):  # only repaint requests: expose paints come unpaced
+            if event.type() == QEvent.Type.UpdateRequest:
+                order.append("frame")
+            return super().event(event)
 
     window = Window("ready")
-    FramePacer(window)
+    pacer = FramePacer(window)
     window.resize(300, 100)
     window.show()
-    wait_until(lambda: "frame" in order)
+    settle(0.5)
     waiting = QTimer()  # say, the stall monitor's heartbeat (a real timer, not a posted call)
     waiting.setSingleShot(True)
     waiting.setInterval(0)
@@ -116,7 +117,8 @@ def test_frame_pacer_holds_a_frame_for_one_turn(qapp):
 
     order.clear()
     window.setText("four")
-    QCoreApplication.sendEvent(window, QEvent(QEvent.Type.UpdateRequest))  # Qt paints at once
+    QCoreApplication.sendEvent(window, QEvent(QEvent.Type.UpdateRequest))  # Qt would paint now
     assert order == []  # held
     wait_until(lambda: order == ["frame"])
+    window.removeEventFilter(pacer)
     window.close()
