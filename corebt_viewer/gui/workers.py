@@ -311,8 +311,14 @@ class StepRunner(QObject):
 
     napari layer updates must happen on the UI thread; doing a case's dozen of them in one
     go freezes the window for a second. Split into steps, input and painting interleave.
-    Starting a new plan drops the steps left of the previous one.
+    Starting a new plan drops the steps left of the previous one. All runners share the
+    turns: when one has run a step, the others wait for the next turn (the MRI and the
+    slide canvas each have a runner, and two steps in one turn made one long freeze).
     """
+
+    _turn_taken = False
+    _turn_timer: QTimer | None = None
+    _waiting: list[StepRunner] = []  # runners that found the turn taken, first come first
 
     finished = Signal()
 
@@ -332,6 +338,8 @@ class StepRunner(QObject):
     def cancel(self) -> None:
         self._steps = []
         self._timer.stop()
+        if self in StepRunner._waiting:
+            StepRunner._waiting.remove(self)
 
     @property
     def busy(self) -> bool:
@@ -340,11 +348,17 @@ class StepRunner(QObject):
     def flush(self) -> None:
         """Run every step left now (tests, screenshots)."""
         while self._steps:
+            StepRunner._turn_taken = False
             self._next()
 
     def _next(self) -> None:
         if not self._steps:
             return
+        if StepRunner._turn_taken:  # another runner's step ran in this turn
+            if self not in StepRunner._waiting:
+                StepRunner._waiting.append(self)
+            return
+        _take_turn()
         step = self._steps.pop(0)
         started = time.perf_counter()
         try:
@@ -356,3 +370,33 @@ class StepRunner(QObject):
                 self._timer.start()
             else:
                 self.finished.emit()
+
+
+def _take_turn() -> None:
+    """Mark this event-loop turn as used by a step until the next turn begins.
+
+    A zero timer started while Qt runs timers fires in the next round of timers at the
+    earliest, so it marks the start of the next turn.
+    """
+    StepRunner._turn_taken = True
+    _turn_timer().start()
+
+
+def _turn_timer() -> QTimer:
+    if StepRunner._turn_timer is None:
+        timer = QTimer()
+        timer.setSingleShot(True)
+        timer.setInterval(0)
+        timer.timeout.connect(_end_turn)
+        StepRunner._turn_timer = timer
+    return StepRunner._turn_timer
+
+
+def _end_turn() -> None:
+    """A new turn: the runner that has waited longest runs its step in it."""
+    StepRunner._turn_taken = False
+    while StepRunner._waiting:
+        runner = StepRunner._waiting.pop(0)
+        if runner.busy:
+            runner._next()  # noqa: SLF001 - the runners' shared schedule
+            return

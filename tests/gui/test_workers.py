@@ -52,6 +52,29 @@ def test_step_runner_runs_steps_in_separate_turns_and_cancels(qapp):
     assert order == [0, 1, 2] and not runner.busy
 
 
+def test_step_runners_take_turns_one_step_per_turn(qapp):
+    """The MRI and slide canvases each run steps: never two in one turn, in turn."""
+    from qtpy.QtCore import QTimer
+
+    from corebt_viewer.gui.workers import StepRunner
+
+    turns = [0]
+    ticker = QTimer()  # a repeating zero timer fires once per round of timers: one turn
+    ticker.setInterval(0)
+    ticker.timeout.connect(lambda: turns.__setitem__(0, turns[0] + 1))
+    ticker.start()
+    mri, slide, idle = StepRunner(), StepRunner(), StepRunner()
+    ran: list[tuple[str, int]] = []
+    mri.run([lambda i=i: ran.append((f"mri{i}", turns[0])) for i in range(3)])
+    slide.run([lambda i=i: ran.append((f"slide{i}", turns[0])) for i in range(3)])
+    idle.run([lambda: ran.append(("cancelled", turns[0]))])
+    idle.cancel()
+    wait_until(lambda: not mri.busy and not slide.busy)
+    ticker.stop()
+    assert [name for name, _ in ran] == ["mri0", "slide0", "mri1", "slide1", "mri2", "slide2"]
+    assert len({turn for _, turn in ran}) == len(ran)
+
+
 def test_stall_monitor_measures_a_blocked_ui_thread(qapp):
     from corebt_viewer.gui.workers import StallMonitor
 
