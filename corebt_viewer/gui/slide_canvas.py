@@ -220,8 +220,13 @@ class SlideCanvas(CanvasPane):
             L.set_visible(self.slide_layer, True)
             self.fit_view()
 
+        wanted = []
+
+        def overlay_step():  # swapping the heat map's data: tens of ms, so a step alone
+            wanted[:] = self._fill_overlays()
+
         def finish_step():
-            self._apply_overlays()
+            self._show_overlays(*wanted)
             w, h = reader.dimensions
             mpp = f"{reader.mpp:.3f} µm/px" if reader.mpp else "pixel size unknown"
             self.info.setText(mpp)
@@ -232,7 +237,7 @@ class SlideCanvas(CanvasPane):
             self.hold_redraws(False)
             self.slide_shown.emit(self.paths[index].name)
 
-        self.steps.run([swap_step, show_step, finish_step])
+        self.steps.run([swap_step, show_step, overlay_step, finish_step])
 
     def fit_view(self) -> None:
         """Fit the slide to the canvas, now and again whenever the canvas is resized,
@@ -289,6 +294,10 @@ class SlideCanvas(CanvasPane):
         self._apply_overlays()
 
     def _apply_overlays(self, *_) -> None:
+        self._show_overlays(*self._fill_overlays())
+
+    def _fill_overlays(self) -> tuple[bool, bool]:
+        """Put the current slide's overlays in their layers; which of them to show."""
         index = self.chooser.currentIndex()
         grid, heat = self.overlays.get(index, (None, None))
         self.grid_check.setEnabled(grid is not None)
@@ -310,6 +319,9 @@ class SlideCanvas(CanvasPane):
                 self.heat_layer = self.viewer.add_image(data, **kwargs)
             elif not _shows(self.heat_layer, data, kwargs):  # each swap re-renders
                 L.replace_image_data(self.heat_layer, data, kwargs)
+        return want_grid, want_heat
+
+    def _show_overlays(self, want_grid: bool, want_heat: bool) -> None:
         with L.one_scene_update(self.qt_viewer):
             if self.grid_layer is not None:
                 L.set_visible(self.grid_layer, want_grid)
