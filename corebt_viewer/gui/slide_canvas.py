@@ -220,13 +220,11 @@ class SlideCanvas(CanvasPane):
             L.set_visible(self.slide_layer, True)
             self.fit_view()
 
-        wanted = []
-
         def overlay_step():  # swapping the heat map's data: tens of ms, so a step alone
-            wanted[:] = self._fill_overlays()
+            self._fill_overlays()
 
         def finish_step():
-            self._show_overlays(*wanted)
+            self._show_overlays()
             w, h = reader.dimensions
             mpp = f"{reader.mpp:.3f} µm/px" if reader.mpp else "pixel size unknown"
             self.info.setText(mpp)
@@ -294,18 +292,25 @@ class SlideCanvas(CanvasPane):
         self._apply_overlays()
 
     def _apply_overlays(self, *_) -> None:
-        self._show_overlays(*self._fill_overlays())
+        self._fill_overlays()
+        self._show_overlays()
 
-    def _fill_overlays(self) -> tuple[bool, bool]:
-        """Put the current slide's overlays in their layers; which of them to show."""
-        index = self.chooser.currentIndex()
-        grid, heat = self.overlays.get(index, (None, None))
+    def _wanted_overlays(self) -> tuple[bool, bool]:
+        """Whether to show the tile grid and the heat map of the current slide."""
+        grid, heat = self.overlays.get(self.chooser.currentIndex(), (None, None))
+        showing = self.slide_layer is not None and self.slide_layer.visible
+        return (
+            showing and grid is not None and self.grid_check.isChecked(),
+            showing and heat is not None and self.heat_check.isChecked(),
+        )
+
+    def _fill_overlays(self) -> None:
+        """Put the current slide's overlays that are to be shown in their layers."""
+        grid, heat = self.overlays.get(self.chooser.currentIndex(), (None, None))
         self.grid_check.setEnabled(grid is not None)
         self.heat_check.setEnabled(heat is not None)
-        showing = self.slide_layer is not None and self.slide_layer.visible
         mpp = self.reader.mpp if self.reader is not None else None
-        want_grid = showing and grid is not None and self.grid_check.isChecked()
-        want_heat = showing and heat is not None and self.heat_check.isChecked()
+        want_grid, want_heat = self._wanted_overlays()
         if want_grid:
             data, kwargs = L.tile_grid_layer(grid, mpp)
             if self.grid_layer is None:
@@ -319,9 +324,9 @@ class SlideCanvas(CanvasPane):
                 self.heat_layer = self.viewer.add_image(data, **kwargs)
             elif not _shows(self.heat_layer, data, kwargs):  # each swap re-renders
                 L.replace_image_data(self.heat_layer, data, kwargs)
-        return want_grid, want_heat
 
-    def _show_overlays(self, want_grid: bool, want_heat: bool) -> None:
+    def _show_overlays(self) -> None:
+        want_grid, want_heat = self._wanted_overlays()
         with L.one_scene_update(self.qt_viewer):
             if self.grid_layer is not None:
                 L.set_visible(self.grid_layer, want_grid)
