@@ -54,9 +54,23 @@ def configure_napari_settings() -> None:
         settings.experimental.async_ = True
 
 
+def keep_triton_out() -> None:
+    """Stop torch from importing Triton into this process, which draws with OpenGL.
+
+    Triton carries its own LLVM. Imported after Mesa's llvmpipe has loaded the system's
+    (any window on a machine without a GPU), it crashes the process with a segmentation
+    fault, as when torch builds an optimizer to train the demo model. torch takes a
+    missing Triton as absent; only ``torch.compile`` needs it, and the viewer does not
+    compile (``corebt embed --compile`` runs in its own process).
+    """
+    sys.modules.setdefault("triton", None)  # a Triton already imported is left in place
+
+
 def create_application(argv: list[str] | None = None):
     """Return the QApplication, creating it with shared OpenGL contexts if needed."""
     from qtpy.QtCore import QCoreApplication, Qt
+
+    keep_triton_out()
     from qtpy.QtWidgets import QApplication
 
     app = QApplication.instance()

@@ -15,8 +15,11 @@ import numpy as np
 import pytest
 from qtpy.QtCore import QCoreApplication, QEvent, QObject, Qt
 
+from corebt_viewer.gui.app import keep_triton_out
+
 # both napari canvases share GL contexts: must be set before the QApplication exists
 QCoreApplication.setAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts)
+keep_triton_out()  # as the app does: the demo model is trained after canvases exist
 
 DIMS = {"mri": 12, "wsi": 10, "report": 8}
 TILE = 256
