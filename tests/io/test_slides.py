@@ -299,3 +299,47 @@ def test_untiled_tiff_and_png_fall_back_to_whole_image(tmp_path: Path, image: np
     (tmp_path / "bad.tif").write_bytes(b"II*\x00" + b"\x01" * 100)
     with pytest.raises(InputError, match="cannot open slide"):
         open_slide(tmp_path / "bad.tif")
+
+
+def test_reads_never_wait_on_a_queued_read_behind_a_blocked_pool(image, monkeypatch):
+    """The overview tile this thread reads needs four parent tiles; the only pool thread
+    waits for that same overview tile. Waiting on the queued parent reads would deadlock."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    pool = ThreadPoolExecutor(1, initializer=lazy_module._mark_pool_thread)
+    monkeypatch.setattr(lazy_module, "_pool", pool)
+    slide = VirtualSlide(image, min_level_size=1000)
+    cache = TileCache()
+    parent = LazyLevel(slide, 0, cache, tile_size=64)
+    overview = DownsampledLevel(parent)
+    key = overview._key(0, 0)
+    pool_waits, release = threading.Event(), threading.Event()
+    read_tile = slide.read_tile
+
+    def hooked_read_tile(*args):
+        if not release.is_set():  # this thread owns the overview tile: let the pool wait on it
+            release.set()
+            time.sleep(0.2)
+        return read_tile(*args)
+
+    monkeypatch.setattr(slide, "read_tile", hooked_read_tile)
+
+    def pool_reader():
+        pool_waits.set()
+        release.wait()
+        return overview._tile(0, 0)  # waits: this thread is reading it
+
+    pool.submit(pool_reader)
+    pool_waits.wait()
+    results = []
+    thread = threading.Thread(target=lambda: results.append(overview[:64, :64]), daemon=True)
+    thread.start()
+    thread.join(timeout=10)
+    deadlocked = thread.is_alive()
+    if deadlocked:  # deadlocked: hand the tile to the pool thread so the test can end
+        with cache._lock:
+            cache._loading.pop(key).set()
+        thread.join()
+    pool.shutdown()
+    assert not deadlocked
+    np.testing.assert_array_equal(results[0], halve_rgb(image[:128, :128]))

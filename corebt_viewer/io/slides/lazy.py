@@ -169,7 +169,9 @@ class LazyLevel:
             futures = {t: pool.submit(self._tile, *t) for t in missing[1:]}
         found = {t: self._tile(*t) for t in wanted if t not in futures}
         for t, future in futures.items():
-            found[t] = future.result()
+            # a read still queued is done here: waiting on it could wait forever when
+            # every pool thread waits on a tile that this thread (or its caller) is reading
+            found[t] = self._tile(*t) if future.cancel() else future.result()
         return found
 
     def _key(self, tx: int, ty: int) -> tuple:
