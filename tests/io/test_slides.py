@@ -343,3 +343,34 @@ def test_reads_never_wait_on_a_queued_read_behind_a_blocked_pool(image, monkeypa
     pool.shutdown()
     assert not deadlocked
     np.testing.assert_array_equal(results[0], halve_rgb(image[:128, :128]))
+
+
+def test_close_during_a_read_releases_the_file_after_it(image):
+    """Closing a slide (switching case) while another thread reads it must not free the
+    file under that read; the file is released when the read ends, and later reads fail."""
+    reading, finish, released = threading.Event(), threading.Event(), []
+
+    class SlowSlide(VirtualSlide):
+        def _read_region(self, location, level, size):
+            reading.set()
+            finish.wait(10)
+            return super()._read_region(location, level, size)
+
+        def _close(self):
+            released.append(finish.is_set())
+
+    slide = SlowSlide(image)
+    results = []
+    reader = threading.Thread(target=lambda: results.append(slide.read_region((0, 0), 0, (8, 8))))
+    reader.start()
+    reading.wait(10)
+    slide.close()
+    assert released == []  # the read is still under way
+    with pytest.raises(InputError, match="closed"):
+        slide.read_region((0, 0), 0, (8, 8))
+    finish.set()
+    reader.join(10)
+    np.testing.assert_array_equal(results[0], image[:8, :8])
+    assert released == [True]  # released once, after the read
+    slide.close()
+    assert released == [True]

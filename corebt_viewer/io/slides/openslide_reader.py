@@ -129,8 +129,8 @@ class OpenSlideReader(SlideReader):
         return _to_rgb(image, writable)
 
     def _read_tile_region(self, location, level, size) -> np.ndarray:
-        self._check_open()
-        return self._read_region(location, level, size, writable=False)
+        with self._reading():
+            return self._read_region(location, level, size, writable=False)
 
     def _read_associated(self, name: str) -> np.ndarray:
         try:

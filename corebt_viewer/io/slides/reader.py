@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import itertools
 import math
+import threading
 import warnings
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -48,6 +51,9 @@ class SlideReader(ABC):
         self.token = next(_tokens)
         self._caches: list[TileCache] = []
         self._closed = False
+        self._state_lock = threading.Lock()
+        self._reads = 0  # reads in flight: the file is released after the last one
+        self._released = False
 
     # -- metadata ---------------------------------------------------------------------
 
@@ -198,7 +204,8 @@ class SlideReader(ABC):
         if width == 0 or height == 0:
             return np.empty((height, width, 3), np.uint8)
         x, y = (int(v) for v in location)
-        return self._read_region((x, y), level, (width, height))
+        with self._reading():
+            return self._read_region((x, y), level, (width, height))
 
     def read_tile(self, level: int, tx: int, ty: int, tile_size: int = TILE_SIZE) -> np.ndarray:
         """Tile (`tx`, `ty`) of the `tile_size` grid of `level`, clipped at the level's edge."""
@@ -288,7 +295,8 @@ class SlideReader(ABC):
                 f"associated image {name!r} may show patient identifiers; "
                 "pass allow_identifying=True to read it"
             )
-        return self._read_associated(name)
+        with self._reading():
+            return self._read_associated(name)
 
     def _read_associated(self, name: str) -> np.ndarray:
         raise KeyError(name)
@@ -299,16 +307,39 @@ class SlideReader(ABC):
         if self._closed:
             raise InputError(self.path, "slide is closed")
 
+    @contextmanager
+    def _reading(self) -> Iterator[None]:
+        """Hold the file open for one read: :meth:`close` from another thread meanwhile
+        releases it when the read ends, never under it (freed memory, a crash or a hang)."""
+        with self._state_lock:
+            if self._closed:
+                raise InputError(self.path, "slide is closed")
+            self._reads += 1
+        try:
+            yield
+        finally:
+            with self._state_lock:
+                self._reads -= 1
+                release = self._closed and self._reads == 0 and not self._released
+                self._released = self._released or release
+            if release:
+                self._close()
+
     def close(self) -> None:
-        """Release the file and drop this slide's tiles from the caches it used."""
-        if self._closed:
-            return
-        self._closed = True
+        """Drop this slide's tiles from the caches it used and release the file (at once,
+        or when the reads in flight on other threads end); later reads raise."""
+        with self._state_lock:
+            if self._closed:
+                return
+            self._closed = True
+            release = self._reads == 0
+            self._released = release
         token = self.token
         for cache in self._caches:
             cache.evict(lambda key: key[0] == token)
         self._caches.clear()
-        self._close()
+        if release:
+            self._close()
 
     def _close(self) -> None:  # noqa: B027 (optional hook)
         """Release the subclass's resources."""
