@@ -710,6 +710,8 @@ class MainWindow(QMainWindow):
             event.ignore()
             return
         self.workers.cancel_all()
+        for runner in (self.mri.steps, self.slides.steps):  # no step runs on a closed window
+            runner.cancel()
         self.stall_monitor.stop()
         self.workers.wait(3000)
         self.slides.close_all()

@@ -7,6 +7,7 @@ import pytest
 from qtpy.QtCore import QPoint, Qt
 
 from corebt_viewer.core.modalities import ALL_MODALITIES, Modality
+from corebt_viewer.gui.workers import StepRunner
 from tests.gui.conftest import PaintCounter, settle, wait_until
 
 pytestmark = pytest.mark.gui
@@ -373,3 +374,15 @@ def test_a_failed_prefetch_is_read_again(window, demo_cohort):
         window.prefetch = None
     assert window.mri.stack.currentWidget() is window.mri.qt_viewer
     assert window.mri.case_id == case.patient_id
+
+
+def test_closing_mid_switch_runs_no_more_steps(window, demo_cohort):
+    """(Last: closes the module's window.) A case switch's UI steps stop with the window."""
+    other = next(c for c in demo_cohort.ids if c != window.case.patient_id)
+    window.case_list.select(other)
+    wait_until(lambda: window.mri.steps.busy or window.slides.steps.busy, timeout=30)
+    window.close()
+    assert not window.isVisible()
+    assert not window.mri.steps.busy and not window.slides.steps.busy
+    assert window.mri.steps not in StepRunner._waiting
+    assert window.slides.steps not in StepRunner._waiting
