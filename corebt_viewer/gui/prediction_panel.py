@@ -7,35 +7,28 @@ for a new prediction with those modalities treated as missing.
 
 from __future__ import annotations
 
-import threading
-from typing import NamedTuple
-
-from qtpy.QtCore import Qt, QThreadPool, Signal
-from qtpy.QtGui import QBrush, QColor, QImage, QPixmap
+from qtpy.QtCore import Qt, Signal
+from qtpy.QtGui import QBrush, QColor
 from qtpy.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
     QHBoxLayout,
     QHeaderView,
     QLabel,
-    QSizePolicy,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
 
-from corebt_viewer.core.lru import LRUCache
 from corebt_viewer.core.modalities import ALL_MODALITIES, Modality
-from corebt_viewer.gui.workers import Worker
+from corebt_viewer.gui.prediction_plot import (
+    MODALITY_TITLES,
+    PredictionPlot,
+    abbreviate_class,
+)
 
-MODALITY_TITLES = {Modality.MRI: "MRI", Modality.WSI: "Pathology", Modality.REPORT: "Report"}
-TERM_TITLES = {"mri": "MRI", "wsi": "Pathology", "report": "Report", "residual": "Bias"}
-BACKGROUND = "#262930"
-FOREGROUND = "#d6d6d6"
-PLOT_CACHE = 32  # rendered plots kept (a case has at most 7 subsets of modalities)
-ACCENT = "#e8a33d"
-BAR = "#5a8fd0"
+__all__ = ["PredictionPanel", "abbreviate_class", "subset_title"]
 
 
 def subset_title(modalities) -> str:
@@ -43,51 +36,10 @@ def subset_title(modalities) -> str:
     return " + ".join(names) if names else "none"
 
 
-def short_class(name: str, width: int = 24) -> str:
-    return name if len(name) <= width else name[: width - 1] + "…"
-
-
-def abbreviate_class(name: str) -> str:
-    """Compact class name for narrow columns (``"GBM / IDH-wt HGG"`` -> ``"GBM"``)."""
-    head = name.split(" / ")[0].strip()
-    replacements = {
-        "IDH-mutant Astrocytoma": "IDH-mut astro",
-        "Oligodendroglioma": "Oligodendro",
-        "Other glioma": "Other",
-        "Circumscribed Astrocytic Glioma": "Circumscribed",
-        "Glioneuronal": "Glioneuronal",
-        "Pediatric Diffuse Astrocytoma": "Ped. diffuse",
-    }
-    return replacements.get(head, short_class(head, 16))
-
-
 def subset_short(modalities) -> str:
     names = {Modality.MRI: "MRI", Modality.WSI: "Path", Modality.REPORT: "Rep"}
     parts = [names[m] for m in ALL_MODALITIES if m in modalities]
     return "+".join(parts) if parts else "none"
-
-
-class PlotLabel(QLabel):
-    """Shows a rendered plot; tells when its size changes so the plot can be redrawn."""
-
-    resized = Signal()
-
-    def __init__(self, parent: QWidget | None = None):
-        super().__init__(parent)
-        self.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
-        self.setStyleSheet(f"background: {BACKGROUND};")
-
-    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt override
-        super().resizeEvent(event)
-        self.resized.emit()
-
-
-class RenderedPlot(NamedTuple):
-    """A plot drawn for a prediction, and its bar lengths (as drawn)."""
-
-    prediction: object
-    pixmap: object  # QPixmap (made on the UI thread)
-    values: dict
 
 
 class PredictionPanel(QWidget):
@@ -100,19 +52,11 @@ class PredictionPanel(QWidget):
     """
 
     without_changed = Signal(object)
-    plot_rendered = Signal()
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
-
         self.prediction = None
         self.available: frozenset[Modality] = frozenset()
-        self._prob_layout: tuple = ()
-        self._term_layout: tuple = ()
-        self.probability_bars: list = []
-        self.term_bars: list = []
         self.headline = QLabel("No prediction")
         self.headline.setWordWrap(True)
         self.headline.setStyleSheet("font-size: 14px; font-weight: bold; color: #f0c060;")
@@ -130,30 +74,7 @@ class PredictionPanel(QWidget):
             row.addWidget(box)
             self.checks[modality] = box
         row.addStretch(1)
-
-        self.figure = Figure(figsize=(4.2, 3.6), dpi=90, facecolor=BACKGROUND)
-        self.figure.subplots_adjust(left=0.04, right=0.97, top=0.94, bottom=0.07, hspace=0.75)
-        self.ax_probs = self.figure.add_subplot(3, 1, (1, 2))
-        self.ax_terms = self.figure.add_subplot(3, 1, 3)
-        # matplotlib renders in a worker thread (text layout costs tens of milliseconds);
-        # the UI thread only shows the finished image
-        self._agg = FigureCanvasAgg(self.figure)
-        self.canvas = PlotLabel()
-        self.canvas.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
-        self.canvas.setMinimumHeight(240)
-        self.canvas.resized.connect(lambda: self._request_render())
-        self.rendered = None  # the prediction the plot shows
-        #: the bar lengths in the plot shown: {"probabilities": [...], "terms": [...]}
-        self.plotted: dict[str, list[float]] = {}
-        self._render_lock = threading.Lock()
-        self._render_job = None  # (prediction, true_label, generation, size)
-        self._rendering = False
-        self._render_workers: set = set()
-        self._render_generation = 0
-        self._true_label = None
-        #: (prediction id, true label, size) -> RenderedPlot: switching a modality back
-        #: shows its plot in the same frame as the text, with no render
-        self._pixmaps: LRUCache = LRUCache(PLOT_CACHE)
+        self.plot = PredictionPlot()
 
         self.ablation = QTableWidget(0, 3)
         self.ablation.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -166,7 +87,7 @@ class PredictionPanel(QWidget):
         layout.addWidget(self.headline)
         layout.addWidget(self.subline)
         layout.addLayout(row)
-        layout.addWidget(self.canvas, 3)
+        layout.addWidget(self.plot, 3)
         ablation_title = QLabel(
             "<b>Ablation</b>: the prediction with each subset of the available modalities"
         )
@@ -214,7 +135,7 @@ class PredictionPanel(QWidget):
         self.headline.setText(message)
         self.subline.setText("")
         self.ablation.setRowCount(0)
-        self._request_render()
+        self.plot.set_prediction(None)
 
     def show_prediction(
         self, prediction, *, true_label: str | None = None, task_title: str = ""
@@ -232,203 +153,18 @@ class PredictionPanel(QWidget):
         self.subline.setText(
             f"{task_title}{' · ' if task_title else ''}from {used}{truth}{verdict}"
         )
-        self._true_label = true_label
         self._fill_ablation(prediction)
-        self._request_render()
+        self.plot.set_prediction(prediction, true_label)
 
-    # ------------------------------------------------------------------ rendering
-    def _request_render(self) -> None:
-        """Render the plot for the current prediction off the UI thread (latest wins)."""
-        self._render_generation += 1
-        size = (max(self.canvas.width(), 200), max(self.canvas.height(), 200))
-        key = self._pixmap_key(self.prediction, self._true_label, size)
-        cached = self._pixmaps.get(key)
-        with self._render_lock:
-            if cached is not None and cached.prediction is self.prediction:
-                self._render_job = None  # a render under way is now only for the cache
-            else:
-                job = (self.prediction, self._true_label, self._render_generation, size)
-                self._render_job = job
-                cached = None
-        if cached is not None:
-            self._show_plot(cached)
-            self.plot_rendered.emit()
-        elif not self._rendering:
-            self._start_render()
+    @property
+    def rendered(self):
+        """The prediction the plot on screen shows (its last paint)."""
+        return self.plot.drawn
 
-    def _start_render(self) -> None:
-        self._rendering = True
-        worker = Worker(lambda progress, cancelled: self._render(), name="")
-        worker.signals.finished.connect(self._on_rendered)
-        worker.signals.failed.connect(self._on_render_failed)
-        self._render_workers.add(worker)  # keep it (and its signals) alive until done
-        worker.signals.done.connect(lambda w=worker: self._render_workers.discard(w))
-        QThreadPool.globalInstance().start(worker)
-
-    def _show_plot(self, plot: RenderedPlot) -> None:
-        self.canvas.setPixmap(plot.pixmap)
-        self.rendered = plot.prediction
-        self.plotted = plot.values
-
-    @staticmethod
-    def _pixmap_key(prediction, true_label, size) -> tuple:
-        return (id(prediction), true_label, size)
-
-    def _render(self):
-        """Worker thread: update the artists and draw the figure into an RGBA buffer.
-
-        Takes the latest job; ``None`` when there is none left (a cached plot was shown).
-        """
-        with self._render_lock:
-            job, self._render_job = self._render_job, None
-        if job is None:
-            return None
-        prediction, true_label, generation, (width, height) = job
-        key = self._pixmap_key(prediction, true_label, (width, height))
-        dpi = self.figure.dpi
-        self.figure.set_size_inches(width / dpi, height / dpi)
-        if prediction is None:
-            for ax in (self.ax_probs, self.ax_terms):
-                ax.set_visible(False)
-        else:
-            self._draw_probabilities(prediction, true_label)
-            self._draw_terms(prediction)
-            for ax in (self.ax_probs, self.ax_terms):
-                ax.set_visible(True)
-        self._agg.draw()
-        buffer = bytes(self._agg.buffer_rgba())
-        w, h = self._agg.get_width_height()
-        values = {}
-        if prediction is not None:
-            values = {
-                "probabilities": [bar.get_width() for bar in self.probability_bars],
-                "terms": [bar.get_width() for bar in self.term_bars],
-            }
-        return buffer, w, h, generation, key, RenderedPlot(prediction, None, values)
-
-    def _on_render_failed(self, message: str, _detail: str = "") -> None:
-        self.canvas.setPixmap(QPixmap())
-        self.canvas.setText(f"Cannot draw the plot: {message}")
-        self.rendered = None
-        self._on_rendered(None)
-
-    def _on_rendered(self, result) -> None:
-        """Show a finished plot if it is still the one wanted; start the next job if any.
-
-        A plot the user has already switched away from is only cached: showing it would
-        flash a stale picture, and rendering it again would keep a worker busy for nothing.
-        """
-        self._rendering = False
-        if result is not None:
-            buffer, w, h, generation, key, plot = result
-            image = QImage(buffer, w, h, QImage.Format.Format_RGBA8888).copy()
-            plot = plot._replace(pixmap=QPixmap.fromImage(image))
-            if plot.prediction is not None:
-                self._pixmaps.put(key, plot)
-            if generation == self._render_generation:
-                self._show_plot(plot)
-                self.plot_rendered.emit()
-        with self._render_lock:
-            pending = self._render_job is not None
-        if pending:
-            self._start_render()
-
-    def _style(self, ax) -> None:
-        ax.set_facecolor(BACKGROUND)
-        ax.tick_params(colors=FOREGROUND, labelsize=8)
-        for side, spine in ax.spines.items():
-            spine.set_color("#555555")
-            spine.set_visible(side in ("left", "bottom"))
-        ax.title.set_color(FOREGROUND)
-
-    # Artists are made once per layout and then only updated: clearing and rebuilding
-    # matplotlib axes costs far more than drawing them.
-    def _draw_probabilities(self, prediction, true_label: str | None) -> None:
-        ax = self.ax_probs
-        classes = tuple(prediction.classes)
-        if self._prob_layout != classes:
-            ax.clear()
-            self._style(ax)
-            y = list(range(len(classes)))[::-1]
-            self.probability_bars = ax.barh(y, [0.0] * len(classes), height=0.42)
-            self._class_texts = [
-                ax.text(0, yi + 0.28, "", va="bottom", ha="left", fontsize=8, color=FOREGROUND)
-                for yi in y
-            ]
-            self._prob_texts = [
-                ax.text(0, yi, "", va="center", fontsize=8, color=FOREGROUND) for yi in y
-            ]
-            ax.set_yticks([])
-            ax.set_ylim(-0.5, len(classes) - 0.2)
-            ax.set_xlim(0, 1)
-            ax.set_title("Class probability", fontsize=9, loc="left")
-            self._prob_layout = classes
-        for bar, name_text, value_text, name, p in zip(
-            self.probability_bars,
-            self._class_texts,
-            self._prob_texts,
-            classes,
-            prediction.probabilities,
-            strict=True,
-        ):
-            p = float(p)
-            bar.set_width(p)
-            bar.set_color(ACCENT if name == prediction.predicted else BAR)
-            name_text.set_text(name + ("  (true class)" if name == true_label else ""))
-            value_text.set_text(f"{p:.2f}")
-            value_text.set_x(min(p + 0.015, 0.9))
-
-    def _draw_terms(self, prediction) -> None:
-        ax = self.ax_terms
-        k = list(prediction.classes).index(prediction.predicted)
-        keys, labels, values = [], [], []
-        for modality in ALL_MODALITIES:
-            if modality in prediction.weights:
-                w = float(prediction.weights[modality])
-                contribution = prediction.contributions.get(modality.value)
-                used = modality in prediction.used
-                keys.append(modality.value)
-                labels.append(
-                    f"{MODALITY_TITLES[modality]}  w={w:.2f}" + ("" if used else "  (off)")
-                )
-                values.append(float(contribution[k]) if contribution is not None else 0.0)
-        if "residual" in prediction.contributions:
-            keys.append("residual")
-            labels.append(f"Residual  gate={float(prediction.gate):.2f}")
-            values.append(float(prediction.contributions["residual"][k]))
-        if self._term_layout != tuple(keys):
-            ax.clear()
-            self._style(ax)
-            y = list(range(len(keys)))[::-1]
-            self.term_bars = ax.barh(y, [0.0] * len(keys), height=0.55)
-            self._term_texts = [
-                ax.text(0, yi, "", va="center", ha="left", fontsize=8, color=FOREGROUND) for yi in y
-            ]
-            self._term_values = [
-                ax.text(0, yi, "", va="center", fontsize=7, color=FOREGROUND) for yi in y
-            ]
-            self._term_zero = ax.axvline(0, color="#777777", linewidth=0.8)
-            ax.set_yticks([])
-            ax.set_xticks([])
-            ax.spines["bottom"].set_visible(False)
-            ax.set_ylim(-0.6, len(keys) - 0.4)
-            self._term_layout = tuple(keys)
-        bound = max((abs(v) for v in values), default=1.0) or 1.0
-        ax.set_xlim(-2.9 * bound, 1.6 * bound)
-        for key, bar, label_text, value_text, label, v in zip(
-            keys, self.term_bars, self._term_texts, self._term_values, labels, values, strict=True
-        ):
-            bar.set_width(v)
-            bar.set_color("#888888" if key == "residual" else ("#d9534f" if v >= 0 else "#4a7fd6"))
-            label_text.set_text(label)
-            label_text.set_x(-2.85 * bound)
-            value_text.set_text(f"{v:+.2f}")
-            value_text.set_x(max(v, 0) + 0.05 * bound)
-        ax.set_title(
-            f"Weight w_i · logit contribution to {abbreviate_class(prediction.predicted)}",
-            fontsize=9,
-            loc="left",
-        )
+    @property
+    def plotted(self) -> dict[str, list[float]]:
+        """The bar lengths on screen: ``{"probabilities": [...], "terms": [...]}``."""
+        return self.plot.values
 
     def _fill_ablation(self, prediction) -> None:
         headers = ["Modalities", "Prediction", "p"]

@@ -131,6 +131,14 @@ def wait_until(condition, timeout: float = 60.0, interval: float = 0.01) -> None
         time.sleep(interval)
 
 
+def grab_array(widget) -> np.ndarray:
+    """What `widget` shows, as an (h, w, 3) uint8 RGB array."""
+    image = widget.grab().toImage().convertToFormat(widget.grab().toImage().Format.Format_RGB888)
+    width, height = image.width(), image.height()
+    buffer = np.frombuffer(image.constBits(), np.uint8, count=image.sizeInBytes())
+    return buffer.reshape(height, image.bytesPerLine())[:, : width * 3].reshape(height, width, 3)
+
+
 def settle(seconds: float = 0.3) -> None:
     from qtpy.QtWidgets import QApplication
 
