@@ -17,7 +17,7 @@ from qtpy.QtWidgets import (
 
 from corebt_viewer.core.case import Case, Cohort
 from corebt_viewer.core.modalities import MRI_SEQUENCES, Modality
-from corebt_viewer.gui.prediction_panel import abbreviate_class
+from corebt_viewer.gui.prediction_plot import abbreviate_class
 
 SEQUENCE_MARKS = {
     MRI_SEQUENCES[0]: "1",

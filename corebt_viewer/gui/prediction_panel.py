@@ -28,8 +28,6 @@ from corebt_viewer.gui.prediction_plot import (
     abbreviate_class,
 )
 
-__all__ = ["PredictionPanel", "abbreviate_class", "subset_title"]
-
 
 def subset_title(modalities) -> str:
     names = [MODALITY_TITLES[m] for m in ALL_MODALITIES if m in modalities]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 
 from corebt_viewer.gui.case_list import CaseList
-from corebt_viewer.gui.prediction_panel import abbreviate_class
+from corebt_viewer.gui.prediction_plot import abbreviate_class
 
 
 def python_calls_during(*actions) -> list[str]:
