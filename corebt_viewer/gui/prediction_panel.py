@@ -22,16 +22,8 @@ from qtpy.QtWidgets import (
 )
 
 from corebt_viewer.core.modalities import ALL_MODALITIES, Modality
-from corebt_viewer.gui.prediction_plot import (
-    MODALITY_TITLES,
-    PredictionPlot,
-    abbreviate_class,
-)
-
-
-def subset_title(modalities) -> str:
-    names = [MODALITY_TITLES[m] for m in ALL_MODALITIES if m in modalities]
-    return " + ".join(names) if names else "none"
+from corebt_viewer.core.prediction import modality_set_name
+from corebt_viewer.gui.prediction_plot import PredictionPlot, abbreviate_class
 
 
 def subset_short(modalities) -> str:
@@ -66,7 +58,7 @@ class PredictionPanel(QWidget):
         row.setContentsMargins(0, 0, 0, 0)
         row.addWidget(QLabel("Use:"))
         for modality in ALL_MODALITIES:
-            box = QCheckBox(MODALITY_TITLES[modality])
+            box = QCheckBox(modality.title)
             box.setChecked(True)
             box.toggled.connect(self._on_toggle)
             row.addWidget(box)
@@ -110,13 +102,11 @@ class PredictionPanel(QWidget):
             box.setEnabled(modality in self.available)
             box.setChecked(modality in self.available)
             if modality not in available:
-                box.setToolTip(f"{MODALITY_TITLES[modality]}: not available for this case")
+                box.setToolTip(f"{modality.title}: not available for this case")
             elif modality not in usable:
-                box.setToolTip(f"{MODALITY_TITLES[modality]}: not used by this model")
+                box.setToolTip(f"{modality.title}: not used by this model")
             else:
-                box.setToolTip(
-                    f"Use {MODALITY_TITLES[modality]} (switch off to predict as if missing)"
-                )
+                box.setToolTip(f"Use {modality.title} (switch off to predict as if missing)")
             box.blockSignals(False)
 
     def set_modality_checked(self, modality: Modality, on: bool) -> None:
@@ -143,7 +133,7 @@ class PredictionPanel(QWidget):
         probs = [float(p) for p in prediction.probabilities]
         best = max(probs) if probs else 0.0
         self.headline.setText(f"{prediction.predicted}  ·  {best:.0%}")
-        used = subset_title(prediction.used)
+        used = modality_set_name(prediction.used)
         truth = f" · true: {true_label}" if true_label else ""
         verdict = ""
         if true_label:
@@ -180,7 +170,7 @@ class PredictionPanel(QWidget):
             tip = "\n".join(f"{c}: {p:.3f}" for c, p in zip(classes, probs, strict=True))
             for c, text in enumerate(cells):
                 item = QTableWidgetItem(text)
-                item.setToolTip(f"{subset_title(row.modalities)}\n{tip}")
+                item.setToolTip(f"{modality_set_name(row.modalities)}\n{tip}")
                 if c == 2:
                     item.setTextAlignment(
                         Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter

@@ -13,7 +13,7 @@ from qtpy.QtCore import QPointF, QRectF, Qt
 from qtpy.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPen
 from qtpy.QtWidgets import QSizePolicy, QWidget
 
-from corebt_viewer.core.modalities import ALL_MODALITIES, Modality
+from corebt_viewer.core.modalities import ALL_MODALITIES
 
 BACKGROUND = QColor("#262930")
 FOREGROUND = QColor("#d6d6d6")
@@ -26,7 +26,6 @@ PUSHES_UP = QColor("#d9534f")  # a term raising the predicted class's logit
 PUSHES_DOWN = QColor("#4a7fd6")
 RESIDUAL = QColor("#888888")
 
-MODALITY_TITLES = {Modality.MRI: "MRI", Modality.WSI: "Pathology", Modality.REPORT: "Report"}
 MARGIN = 8.0
 TICKS = (0.0, 0.25, 0.5, 0.75, 1.0)
 
@@ -51,7 +50,7 @@ def contribution_terms(prediction) -> list[Term]:
         contribution = prediction.contributions.get(modality.value)
         off = "" if modality in prediction.used else "  (off)"
         value = float(contribution[k]) if contribution is not None else 0.0
-        terms.append(Term(modality.value, f"{MODALITY_TITLES[modality]}  w={w:.2f}{off}", value))
+        terms.append(Term(modality.value, f"{modality.title}  w={w:.2f}{off}", value))
     if "residual" in prediction.contributions:
         gate = float(prediction.gate)
         value = float(prediction.contributions["residual"][k])
@@ -108,6 +107,8 @@ class PredictionPlot(QWidget):
         self._label_font.setPointSizeF(8.5)
         self._title_font = QFont(self._label_font)
         self._title_font.setBold(True)
+        self._label_metrics = QFontMetricsF(self._label_font)
+        self._title_metrics = QFontMetricsF(self._title_font)
 
     def set_prediction(self, prediction, true_label: str | None = None) -> None:
         """Show `prediction` (``None``: an empty plot) from the next frame on."""
@@ -127,8 +128,8 @@ class PredictionPlot(QWidget):
             bars: dict[str, list[QRectF]] = {}
             if prediction is not None and len(prediction.classes):
                 terms = contribution_terms(prediction)
-                line = QFontMetricsF(self._label_font).height()
-                title = QFontMetricsF(self._title_font).height()
+                line = self._label_metrics.height()
+                title = self._title_metrics.height()
                 term_rows = len(terms) * (line + 6) + title + 10 if terms else 0.0
                 room = max(self.height() - term_rows, self.height() * 0.5)
                 values["probabilities"], bars["probabilities"], bottom = self._paint_probabilities(
@@ -142,12 +143,12 @@ class PredictionPlot(QWidget):
             painter.end()
 
     def _paint_probabilities(self, painter: QPainter, prediction, area: QRectF):
-        fm = QFontMetricsF(self._label_font)
+        fm = self._label_metrics
         line = fm.height()
         y = area.top() + MARGIN
         painter.setFont(self._title_font)
         painter.setPen(FOREGROUND)
-        title_h = QFontMetricsF(self._title_font).height()
+        title_h = self._title_metrics.height()
         painter.drawText(QRectF(MARGIN, y, area.width() - 2 * MARGIN, title_h), "Class probability")
         y += title_h + 4
         value_w = fm.horizontalAdvance("0.00") + 8
@@ -194,9 +195,9 @@ class PredictionPlot(QWidget):
     def _paint_terms(self, painter: QPainter, prediction, terms: list[Term], area: QRectF):
         if not terms:
             return [], []
-        fm = QFontMetricsF(self._label_font)
+        fm = self._label_metrics
         line = fm.height()
-        title_h = QFontMetricsF(self._title_font).height()
+        title_h = self._title_metrics.height()
         y = area.top() + 4
         painter.setFont(self._title_font)
         painter.setPen(FOREGROUND)
@@ -204,7 +205,7 @@ class PredictionPlot(QWidget):
         painter.drawText(
             QRectF(MARGIN, y, area.width() - 2 * MARGIN, title_h),
             Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
-            QFontMetricsF(self._title_font).elidedText(
+            self._title_metrics.elidedText(
                 title, Qt.TextElideMode.ElideRight, area.width() - 2 * MARGIN
             ),
         )
