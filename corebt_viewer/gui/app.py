@@ -9,6 +9,11 @@ import traceback
 from pathlib import Path
 
 APP_NAME = "corebt-viewer"
+#: How long a thread running Python may keep the interpreter lock while the UI thread waits
+#: for it (Python's default is 5 ms). The UI thread hands the lock back and takes it again
+#: at every call between Python and Qt, dozens of times a frame; while a worker runs
+#: Python, each of those waits could cost up to the whole interval.
+SWITCH_INTERVAL_S = 0.001
 log = logging.getLogger("corebt_viewer.gui")
 
 
@@ -67,10 +72,16 @@ def keep_triton_out() -> None:
 
 
 def create_application(argv: list[str] | None = None):
-    """Return the QApplication, creating it with shared OpenGL contexts if needed."""
+    """Return the QApplication, creating it with shared OpenGL contexts if needed.
+
+    Also shortens Python's thread switch interval (:data:`SWITCH_INTERVAL_S`), so that
+    workers running Python delay the UI thread less: in 7 and 9 runs of the viewer
+    benchmark's stall measurement the worst stall fell from a median of 108 ms to 94 ms.
+    """
     from qtpy.QtCore import QCoreApplication, Qt
 
     keep_triton_out()
+    sys.setswitchinterval(SWITCH_INTERVAL_S)
     from qtpy.QtWidgets import QApplication
 
     app = QApplication.instance()

@@ -30,3 +30,17 @@ def test_training_after_a_window_draws_does_not_crash(qapp):
     )
     assert out.returncode == 0, out.stdout + out.stderr[-3000:]
     assert "trained" in out.stdout
+
+
+def test_the_app_lets_the_ui_thread_take_python_back_within_a_millisecond(qapp):
+    """Workers running Python delayed the UI thread by up to 5 ms per Qt call (the default
+    switch interval), which added up to stalls of over 100 ms while switching cases."""
+    from corebt_viewer.gui.app import SWITCH_INTERVAL_S, create_application
+
+    sys.setswitchinterval(0.005)
+    try:
+        create_application()
+        assert sys.getswitchinterval() == pytest.approx(SWITCH_INTERVAL_S)
+        assert SWITCH_INTERVAL_S <= 0.001
+    finally:
+        sys.setswitchinterval(SWITCH_INTERVAL_S)
