@@ -70,15 +70,26 @@ def rss_mb() -> float:
 
 
 def wait_for(text: str, proc: subprocess.Popen, timeout: float) -> float | None:
-    """Seconds since `proc` started until it prints a stderr line containing `text`."""
+    """Seconds since `proc` started until it prints a stderr line containing `text`.
+
+    ``None`` if it ended or ran out of time first; then its last lines are printed.
+    """
     started = proc.started_at  # type: ignore[attr-defined]
     deadline = started + timeout
+    last: list[str] = []
     for raw in proc.stderr:  # type: ignore[union-attr]
         line = raw.decode(errors="replace")
         if text in line:
             return time.perf_counter() - started
+        last = [*last[-19:], line]
         if time.perf_counter() > deadline:
             break
+    try:
+        why = f"exit status {proc.wait(timeout=5)}"
+    except subprocess.TimeoutExpired:
+        why = f"no {text!r} within {timeout:.0f} s"
+    print(f"  {' '.join(map(str, proc.args))}: {why}; its last lines:", file=sys.stderr)
+    print("".join("    " + ln for ln in last), file=sys.stderr)
     return None
 
 
@@ -119,7 +130,8 @@ def bench_startup(manifest: Path, repeats: int = 2) -> dict:
         bare_times.append(wait_for("bare napari: drawn", proc, 300) or float("nan"))
         proc.kill()
         proc.wait()
-    viewer, bare = min(viewer_times), min(bare_times)
+    viewer = min((t for t in viewer_times if t == t), default=float("nan"))  # t == t: not NaN
+    bare = min((t for t in bare_times if t == t), default=float("nan"))
     return {
         "viewer_start_to_case_drawn_s": viewer,
         "bare_napari_start_to_volume_drawn_s": bare,
