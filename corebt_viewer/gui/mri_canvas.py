@@ -20,7 +20,6 @@ from qtpy.QtWidgets import (
     QButtonGroup,
     QCheckBox,
     QComboBox,
-    QHBoxLayout,
     QLabel,
     QSlider,
     QStackedWidget,
@@ -36,6 +35,7 @@ from corebt_viewer.gui.widgets import (
     CanvasPane,
     Legend,
     MessagePane,
+    PaneBar,
     plain_canvas_overlays,
 )
 from corebt_viewer.gui.workers import StepRunner
@@ -75,8 +75,7 @@ class MriCanvas(CanvasPane):
 
     # ------------------------------------------------------------------ widgets
     def _build(self) -> None:
-        bar = QHBoxLayout()
-        bar.setContentsMargins(4, 2, 4, 2)
+        self.bar = bar = PaneBar()
         title = QLabel("<b>MRI</b>")
         bar.addWidget(title)
         self.sequence_buttons: dict[Sequence, QToolButton] = {}
@@ -102,7 +101,7 @@ class MriCanvas(CanvasPane):
         self.view_combo.setToolTip("Plane: axial (A), coronal (C), sagittal (S), 3D (D)")
         self.view_combo.currentIndexChanged.connect(lambda i: self.set_view(VIEWS[i]))
         bar.addWidget(self.view_combo)
-        bar.addStretch(1)
+        bar.add_stretch()
         self.mask_check = QCheckBox("Mask")
         self.mask_check.setChecked(True)
         self.mask_check.setToolTip("Show the tumour mask (Shift+M)")
@@ -130,13 +129,11 @@ class MriCanvas(CanvasPane):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)
-        layout.addLayout(bar)
+        layout.addWidget(bar)
         layout.addWidget(self.banner)
         layout.addWidget(self.stack, 1)
-        legend_row = QHBoxLayout()
-        legend_row.setContentsMargins(6, 0, 6, 2)
-        legend_row.addWidget(self.legend)
-        layout.addLayout(legend_row)
+        self.legend.setContentsMargins(6, 0, 6, 2)
+        layout.addWidget(self.legend)
 
     def show_message(self, text: str) -> None:
         """Replace the canvas by a message (no MRI, or none readable)."""

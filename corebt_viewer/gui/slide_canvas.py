@@ -14,7 +14,6 @@ from qtpy.QtCore import QTimer, Signal
 from qtpy.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QHBoxLayout,
     QLabel,
     QStackedWidget,
     QVBoxLayout,
@@ -25,6 +24,7 @@ from corebt_viewer.gui import layers as L
 from corebt_viewer.gui.widgets import (
     CanvasPane,
     MessagePane,
+    PaneBar,
     plain_canvas_overlays,
 )
 from corebt_viewer.gui.workers import StepRunner, Worker, WorkerPool
@@ -79,8 +79,7 @@ class SlideCanvas(CanvasPane):
         self.show_message("No slide.")
 
     def _build(self) -> None:
-        bar = QHBoxLayout()
-        bar.setContentsMargins(4, 2, 4, 2)
+        self.bar = bar = PaneBar()
         bar.addWidget(QLabel("<b>Pathology</b>"))
         self.chooser = QComboBox()
         self.chooser.setMinimumContentsLength(14)
@@ -90,10 +89,6 @@ class SlideCanvas(CanvasPane):
         self.chooser.setToolTip("Slide of this case (PgUp / PgDn)")
         self.chooser.currentIndexChanged.connect(self._on_choose)
         bar.addWidget(self.chooser)
-        self.info = QLabel("")
-        self.info.setStyleSheet("color: #9a9a9a;")
-        bar.addWidget(self.info)
-        bar.addStretch(1)
         self.grid_check = QCheckBox("Tiles")
         self.grid_check.setToolTip("Outline the tissue tiles the model read (G)")
         self.grid_check.toggled.connect(self._apply_overlays)
@@ -103,8 +98,14 @@ class SlideCanvas(CanvasPane):
         )
         self.heat_check.setChecked(True)
         self.heat_check.toggled.connect(self._apply_overlays)
-        bar.addWidget(self.grid_check)
+        # what does not fit goes to the bar's overflow menu, from the right: the overlays
+        # before the slide's resolution (the scale bar shows it too)
         bar.addWidget(self.heat_check)
+        bar.addWidget(self.grid_check)
+        bar.add_stretch()
+        self.info = QLabel("")
+        self.info.setStyleSheet("color: #9a9a9a;")
+        bar.addWidget(self.info)
         self.stack = QStackedWidget()
         self.message = MessagePane()
         self.stack.addWidget(self.qt_viewer)
@@ -112,7 +113,7 @@ class SlideCanvas(CanvasPane):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)
-        layout.addLayout(bar)
+        layout.addWidget(bar)
         layout.addWidget(self.stack, 1)
 
     def prepare_layers(self) -> None:

@@ -1,5 +1,5 @@
-"""Small shared widgets: a message pane, a colour legend, a banner, the canvases' base
-(and whether their OpenGL draws in software)."""
+"""Small shared widgets: a message pane, a colour legend, a banner, a pane's control bar,
+the canvases' base (and whether their OpenGL draws in software)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import functools
 import os
 
 from qtpy.QtCore import QCoreApplication, QSize, Qt
-from qtpy.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QWidget
+from qtpy.QtWidgets import QLabel, QSizePolicy, QToolBar, QWidget
 
 from corebt_viewer.gui.layers import one_scene_update, set_visible
 
@@ -30,23 +30,56 @@ class MessagePane(QLabel):
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
 
 
-class Legend(QWidget):
-    """A row of colour swatches with names."""
+class Legend(QLabel):
+    """Colour swatches with names, on as many lines as the width needs (never cut).
+
+    Attributes
+    ----------
+    names : list of str
+        The entries as shown, ``"full name (short name)"``.
+    """
 
     def __init__(self, entries: list[tuple[str, str, str]], parent: QWidget | None = None):
         super().__init__(parent)
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(10)
-        for short, title, colour in entries:
-            swatch = QLabel()
-            swatch.setFixedSize(12, 12)
-            swatch.setStyleSheet(f"background: {colour}; border: 1px solid #444;")
-            label = QLabel(f"{title} ({short})")
-            label.setToolTip(title)
-            layout.addWidget(swatch)
-            layout.addWidget(label)
-        layout.addStretch(1)
+        self.names = [f"{title} ({short})" for short, title, _ in entries]
+        # non-breaking spaces inside an entry: lines break only between entries
+        items = [
+            f'<span style="color:{colour}">&#9632;</span>&nbsp;{name.replace(" ", "&nbsp;")}'
+            for name, (_, _, colour) in zip(self.names, entries, strict=True)
+        ]
+        self.setTextFormat(Qt.TextFormat.RichText)
+        self.setText("&nbsp;&nbsp; ".join(items))
+        self.setWordWrap(True)
+        self.setToolTip("Tumour regions of the mask (BraTS labels)")
+
+
+class PaneBar(QToolBar):
+    """A canvas pane's row of controls.
+
+    Controls keep their natural size; those that do not fit move, from the right, into
+    the bar's overflow menu (the » button at its end) instead of being squeezed to stubs.
+    """
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setMovable(False)
+        self.setFloatable(False)
+        self.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        self.setContentsMargins(2, 0, 2, 0)
+
+    def add_stretch(self) -> None:
+        """Space that pushes the controls added after it to the right."""
+        spacer = QWidget()
+        spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        self.addWidget(spacer)
+
+    def hidden_widgets(self) -> list[QWidget]:
+        """The controls that did not fit: they are in the overflow menu."""
+        return [
+            widget
+            for action in self.actions()
+            if (widget := self.widgetForAction(action)) is not None and widget.isHidden()
+        ]
 
 
 class Banner(QLabel):

@@ -225,6 +225,41 @@ def test_canvases_keep_their_size_between_cases(window, demo_cohort):
         assert not viewer.canvas.overlays.scale_bar.box  # a box relinks a shader per zoom
 
 
+def test_no_pane_control_is_cut_short(window, demo_cohort):
+    """Controls that do not fit a pane's bar go to its overflow menu; the legend wraps."""
+    case = next(c for c in demo_cohort if c.slides and c.segmentation is not None)
+    open_and_wait(window, case.patient_id)
+    wait_until(lambda: window.slides.slide_layer is not None)
+    settle(0.3)
+    for bar in (window.mri.bar, window.slides.bar):
+        shown = [
+            widget
+            for action in bar.actions()
+            if (widget := bar.widgetForAction(action)) is not None and not widget.isHidden()
+        ]
+        assert shown, "the bar shows nothing"
+        for widget in shown:
+            assert widget.width() >= widget.sizeHint().width() - 1, widget
+    # a narrow pane: the right-hand controls move to the overflow menu, whole
+    mri_bar = window.mri.bar
+    mri_bar.setFixedWidth(260)
+    settle(0.2)
+    try:
+        assert window.mri.outline_check in mri_bar.hidden_widgets()
+        assert window.mri.sequence_buttons[window.mri.sequence].width() >= 20
+    finally:
+        mri_bar.setMinimumWidth(0)
+        mri_bar.setMaximumWidth(16_777_215)
+    legend = window.mri.legend
+    assert [n.split(" (")[0] for n in legend.names] == [
+        "Necrotic core",
+        "Oedema",
+        "Enhancing tumour",
+    ]
+    assert legend.height() >= legend.heightForWidth(legend.width())
+    assert legend.heightForWidth(200) > legend.heightForWidth(2000), "the legend does not wrap"
+
+
 def test_a_case_switch_draws_the_mri_canvas_blank_then_done(window, demo_cohort):
     """The layers swapped behind the loading banner are hidden: no frame shows them."""
     first, second = [c for c in demo_cohort if c.mri and c.segmentation is not None][:2]

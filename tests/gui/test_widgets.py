@@ -55,3 +55,36 @@ def test_native_canvas_by_renderer_or_choice(qtbot, monkeypatch, renderer, choic
     window, qt_viewer = qt_viewer_in_a_window(qtbot)
     assert make_canvas_native(qt_viewer) is native
     assert qt_viewer.canvas.native.testAttribute(Qt.WidgetAttribute.WA_NativeWindow) is native
+
+
+def test_a_pane_bar_moves_what_does_not_fit_to_its_overflow_menu(qtbot):
+    from qtpy.QtWidgets import QCheckBox
+
+    bar = widgets.PaneBar()
+    boxes = [QCheckBox(f"Overlay number {i}") for i in range(8)]
+    for box in boxes[:2]:
+        bar.addWidget(box)
+    bar.add_stretch()
+    for box in boxes[2:]:
+        bar.addWidget(box)
+    qtbot.addWidget(bar)
+    bar.resize(420, 30)
+    bar.show()
+    qtbot.waitExposed(bar)
+    qtbot.wait(50)
+    hidden = bar.hidden_widgets()
+    assert hidden and hidden == boxes[len(boxes) - len(hidden) :], "overflow is not from the right"
+    for box in boxes:
+        if box not in hidden:
+            assert box.width() >= box.sizeHint().width(), "a control was squeezed"
+    bar.resize(3000, 30)
+    qtbot.wait(50)
+    assert bar.hidden_widgets() == []
+
+
+def test_the_legend_names_every_region_and_wraps_between_them(qtbot):
+    legend = widgets.Legend([("NCR", "Necrotic core", "#ff0000"), ("ED", "Oedema", "#00ff00")])
+    qtbot.addWidget(legend)
+    assert legend.names == ["Necrotic core (NCR)", "Oedema (ED)"]
+    assert legend.heightForWidth(120) > legend.heightForWidth(1000)
+    assert "Necrotic&nbsp;core&nbsp;(NCR)" in legend.text()
