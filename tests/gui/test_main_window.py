@@ -110,6 +110,17 @@ def test_missing_sequences_and_modalities_are_shown_as_missing(window, demo_coho
         assert not window.prediction.checks[Modality.WSI].isEnabled()
 
 
+def test_slide_overlays_are_offered_only_with_a_slide(window, demo_cohort):
+    without, with_slide = (
+        next(c for c in demo_cohort if bool(c.slides) is s) for s in (False, True)
+    )
+    open_and_wait(window, without.patient_id)
+    assert not window.slides.heat_check.isEnabled()
+    assert not window.slides.grid_check.isEnabled()
+    open_and_wait(window, with_slide.patient_id)
+    assert window.slides.heat_check.isEnabled() and window.slides.grid_check.isEnabled()
+
+
 def test_case_list_filters_and_steps(window, demo_cohort):
     cases = window.case_list
     first = demo_cohort.ids[0]
