@@ -153,9 +153,12 @@ class SlideCanvas(CanvasPane):
         self.chooser.setEnabled(len(self.paths) > 1)
         self.info.setText("")
         if not self.paths:
-            self._drop_layers()
+            self.blank()
             self.show_message(f"No slide for {case_id}." if case_id else "No slide.")
             self.slide_shown.emit("")
+            # behind the message, in a step of its own: swapping the layer's data costs
+            # tens of milliseconds of the UI thread, too much on top of a case switch
+            self.steps.run([self._release_reader])
             return
         self.open_slide(0)
 
@@ -264,8 +267,13 @@ class SlideCanvas(CanvasPane):
         self.slide_shown.emit(path.name)
 
     def _drop_layers(self) -> None:
-        """Hide the layers (kept for reuse: removing a napari layer runs a full gc pass)."""
+        """Hide the layers (kept for reuse: removing a napari layer runs a full gc pass)
+        and let go of the slide."""
         self.blank()
+        self._release_reader()
+
+    def _release_reader(self) -> None:
+        """Take the slide's pyramid off its layer and close the slide a little later."""
         if self.slide_layer is not None and self.reader is not None:
             # let go of the reader's pyramid so no slicing thread reads a closed file
             L.replace_image_data(self.slide_layer, L.blank_pyramid(), {})

@@ -110,15 +110,22 @@ def test_missing_sequences_and_modalities_are_shown_as_missing(window, demo_coho
         assert not window.prediction.checks[Modality.WSI].isEnabled()
 
 
-def test_slide_overlays_are_offered_only_with_a_slide(window, demo_cohort):
+def test_a_case_without_a_slide_lets_go_of_the_last_one(window, demo_cohort):
     without, with_slide = (
         next(c for c in demo_cohort if bool(c.slides) is s) for s in (False, True)
     )
+    open_and_wait(window, with_slide.patient_id)
+    wait_until(lambda: window.slides.reader is not None and not window.slides.steps.busy)
+    assert window.slides.heat_check.isEnabled() and window.slides.grid_check.isEnabled()
+    reader = window.slides.reader
     open_and_wait(window, without.patient_id)
+    assert window.slides.stack.currentWidget() is window.slides.message
     assert not window.slides.heat_check.isEnabled()
     assert not window.slides.grid_check.isEnabled()
-    open_and_wait(window, with_slide.patient_id)
-    assert window.slides.heat_check.isEnabled() and window.slides.grid_check.isEnabled()
+    wait_until(lambda: not window.slides.steps.busy)
+    assert window.slides.reader is None
+    assert reader in window.slides._retired  # closed a little later
+    assert window.slides.slide_layer.data[0].shape[:2] != reader.dimensions[::-1]
 
 
 def test_case_list_filters_and_steps(window, demo_cohort):
