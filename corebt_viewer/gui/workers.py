@@ -107,6 +107,8 @@ def _emit(signal, *args) -> None:
 
 
 _BACKGROUND_NICE = 10
+#: turns a step waits at most for a window's frame (see FramePacer.frame_waiting)
+MAX_FRAME_WAITS = 4
 
 
 def _lower_thread_priority() -> None:
@@ -273,11 +275,15 @@ class FramePacer(QObject):
         A top-level window (its repaint requests cover its child widgets and canvases).
     """
 
+    #: pacers with a frame held or on its way to the window (see :meth:`frame_waiting`)
+    _waiting: set[FramePacer] = set()
+
     def __init__(self, window):
         super().__init__(window)
         self._window = window
         self._held = False
         self._passing = False
+        self.destroyed.connect(lambda *_, pacer=self: FramePacer._waiting.discard(pacer))
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(0)
@@ -291,13 +297,31 @@ class FramePacer(QObject):
             return False
         if event.type() != QEvent.Type.UpdateRequest:
             return False
-        if self._passing:  # the request re-posted by _release
+        if self._passing:  # the request re-posted by _release: painted now
             self._passing = False
+            FramePacer._waiting.discard(self)
             return False
         if not self._held:
             self._held = True
+            FramePacer._waiting.add(self)
             self._timer.start()
         return True  # Qt posts no other request until one is handled
+
+    @classmethod
+    def frame_waiting(cls) -> bool:
+        """Whether a window's frame is held or about to be painted.
+
+        Steps of a :class:`StepRunner` wait for it: a step run just before the frame froze
+        the window for both (a 25 ms step and a 40 ms frame with a software renderer).
+        """
+        for pacer in list(cls._waiting):
+            try:
+                shown = pacer._window.isVisible()  # noqa: SLF001 - same class
+            except (AttributeError, RuntimeError):  # its window is gone
+                shown = False
+            if not shown:  # closed or hidden: no frame is coming
+                cls._waiting.discard(pacer)
+        return bool(cls._waiting)
 
     def _release(self) -> None:
         self._held = False
@@ -326,6 +350,7 @@ class StepRunner(QObject):
         super().__init__(parent)
         self._steps: list[Callable[[], None]] = []
         self.durations: list[tuple[str, float]] = []  # (step name, ms) for profiling
+        self._frame_waits = 0
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(0)
@@ -349,11 +374,16 @@ class StepRunner(QObject):
         """Run every step left now (tests, screenshots)."""
         while self._steps:
             StepRunner._turn_taken = False
-            self._next()
+            self._next(wait_for_frame=False)
 
-    def _next(self) -> None:
+    def _next(self, wait_for_frame: bool = True) -> None:
         if not self._steps:
             return
+        if wait_for_frame and FramePacer.frame_waiting() and self._frame_waits < MAX_FRAME_WAITS:
+            self._frame_waits += 1  # after the frame, with a turn for input in between
+            self._timer.start()
+            return
+        self._frame_waits = 0
         if StepRunner._turn_taken:  # another runner's step ran in this turn
             if self not in StepRunner._waiting:
                 StepRunner._waiting.append(self)

@@ -145,3 +145,52 @@ def test_frame_pacer_holds_a_frame_for_one_turn(qapp):
     wait_until(lambda: order == ["frame"])
     window.removeEventFilter(pacer)
     window.close()
+
+
+def test_a_step_waits_for_the_frame_the_pacer_holds(qapp):
+    """A step run just before a held frame froze the window for both: it runs after."""
+    from qtpy.QtCore import QCoreApplication, QEvent, QTimer
+    from qtpy.QtWidgets import QLabel
+
+    from corebt_viewer.gui.workers import FramePacer, StepRunner
+
+    order: list[str] = []
+
+    class Window(QLabel):
+        def event(self, event):
+            if event.type() == QEvent.Type.UpdateRequest:
+                order.append("frame")
+            return super().event(event)
+
+    window = Window("ready")
+    pacer = FramePacer(window)
+    window.resize(300, 100)
+    window.show()
+    settle(0.5)
+    runner = StepRunner()
+
+    def handler():
+        order.clear()
+        window.setText("changed")
+        QCoreApplication.sendEvent(window, QEvent(QEvent.Type.UpdateRequest))  # Qt paints now
+        assert FramePacer.frame_waiting()  # held for a turn
+        runner.run([lambda: order.append("step")])
+
+    QTimer.singleShot(0, handler)
+    wait_until(lambda: "frame" in order and "step" in order)
+    assert order[:2] == ["frame", "step"]
+    assert not FramePacer.frame_waiting()
+
+    # flush() (tests, screenshots) does not wait
+    window.setText("again")
+    QTimer.singleShot(0, lambda: None)
+    runner.run([lambda: order.append("flushed")])
+    order.clear()
+    runner.flush()
+    assert order == ["flushed"]
+    # a window closed with a frame held: no frame is coming, nothing waits for it
+    QCoreApplication.sendEvent(window, QEvent(QEvent.Type.UpdateRequest))
+    assert FramePacer.frame_waiting()
+    window.close()
+    assert not FramePacer.frame_waiting()
+    window.removeEventFilter(pacer)
