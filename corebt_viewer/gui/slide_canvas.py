@@ -68,6 +68,7 @@ class SlideCanvas(CanvasPane):
         self._retired: list = []
         self._generation = 0
         self._fit_pending = False
+        self._fitted: tuple | None = None  # (canvas size, slide data) of the last fit
         self.steps = StepRunner(self)
         self._build()
         plain_canvas_overlays(self.viewer)
@@ -222,6 +223,8 @@ class SlideCanvas(CanvasPane):
             self._fit_pending = True
             self.stack.setCurrentWidget(self.qt_viewer)
             L.set_visible(self.slide_layer, True)
+
+        def fit_step():  # tens of milliseconds (napari's reset_view): a step alone
             self.fit_view()
 
         def overlay_step():  # swapping the heat map's data: tens of ms, so a step alone
@@ -239,18 +242,22 @@ class SlideCanvas(CanvasPane):
             self.hold_redraws(False)
             self.slide_shown.emit(self.paths[index].name)
 
-        self.steps.run([swap_step, show_step, overlay_step, finish_step])
+        self.steps.run([swap_step, show_step, fit_step, overlay_step, finish_step])
 
     def fit_view(self) -> None:
         """Fit the slide to the canvas, now and again whenever the canvas is resized,
         until the user pans or zooms."""
         self._fit_pending = True
+        self._fitted = None
         self._fit_now()
         QTimer.singleShot(0, self._fit_now)  # after Qt lays out the just-shown canvas
 
     def _fit_now(self) -> None:
         if self._fit_pending and self.slide_layer is not None and self.slide_layer.visible:
-            self.viewer.reset_view()
+            fit = (tuple(self.viewer.canvas.size), id(self.slide_layer.data))
+            if fit != self._fitted:  # the same slide in a canvas of the same size: done
+                self._fitted = fit
+                self.viewer.reset_view()
 
     def _on_canvas_resized(self, _event=None) -> None:
         if self._fit_pending:

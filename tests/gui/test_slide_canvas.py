@@ -63,4 +63,7 @@ def test_slide_is_fitted_when_first_shown_and_on_switch(qtbot, svs_path, ndpi_pa
     canvas.resize(900, 700)  # once the user has moved the view, it stays where they put it
     settle(0.3)
     assert fit_error(canvas)[0] > 0.2
+    canvas.fit_view()  # asked again (reset view): fitted again, same slide and size or not
+    settle(0.2)
+    assert fit_error(canvas)[0] < 0.05
     canvas.close_all()
