@@ -166,7 +166,7 @@ def run_bare_napari(volume_path: str) -> None:
 
 
 # ---------------------------------------------------------------------- 2. tile reads
-def bench_tiles(path: Path, window: int = 1024, steps: int = 40, passes: int = 3) -> dict:
+def bench_tiles(path: Path, window: int = 1024, steps: int = 40, passes: int = 5) -> dict:
     """Viewport-sized reads along a diagonal pan at level 0, cold cache, both ways."""
     import numpy as np
     import openslide
