@@ -175,6 +175,27 @@ def test_tiff_resolution_gives_mpp(tmp_path: Path, image: np.ndarray):
         assert slide.mpp == pytest.approx(0.5) and slide.mpp_source == "metadata"
 
 
+@pytest.mark.parametrize("writable", [True, False])
+def test_openslide_pixels_become_rgb_on_white(image: np.ndarray, writable: bool):
+    """What OpenSlide hands back (RGBA; transparent where the scan has no tissue data)."""
+    from corebt_viewer.io.slides.openslide_reader import _to_rgb
+
+    opaque = np.dstack([image, np.full(image.shape[:2], 255, np.uint8)])
+    rgb = _to_rgb(Image.fromarray(opaque, "RGBA"), writable)
+    assert rgb.shape == image.shape and rgb.dtype == np.uint8
+    np.testing.assert_array_equal(rgb, image)
+    assert rgb.flags.writeable is writable
+    holed = opaque.copy()
+    holed[:10, :20, 3] = 0  # a hole: white, whatever colour OpenSlide left there
+    holed[10:12, :20, 3] = 128  # half covered: halfway to white
+    rgb = _to_rgb(Image.fromarray(holed, "RGBA"), writable)
+    assert np.all(rgb[:10, :20] == 255)
+    assert np.all(rgb[12:] == image[12:])
+    expected = (image[10:12, :20].astype(int) * 128 + 255 * 127 + 127) // 255
+    assert np.abs(rgb[10:12, :20].astype(int) - expected).max() <= 1
+    np.testing.assert_array_equal(_to_rgb(Image.fromarray(image, "RGB")), image)
+
+
 # --- in-memory slide and the lazy level --------------------------------------------------
 
 
