@@ -316,7 +316,7 @@ class FramePacer(QObject):
         """
         for pacer in list(cls._waiting):
             try:
-                shown = pacer._window.isVisible()  # noqa: SLF001 - same class
+                shown = pacer._window.isVisible()
             except (AttributeError, RuntimeError):  # its window is gone
                 shown = False
             if not shown:  # closed or hidden: no frame is coming

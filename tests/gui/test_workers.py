@@ -103,14 +103,12 @@ def test_a_worker_outliving_its_window_ends_quietly(qapp):
     assert not worker.running
 
 
-def test_frame_pacer_holds_a_frame_for_one_turn(qapp):
-    """A handler's frame comes one turn later: what waited runs first; one frame for all."""
-    from qtpy.QtCore import QCoreApplication, QEvent, QTimer
+def paced_window(order: list[str]):
+    """A shown window whose paced repaints append ``"frame"`` to `order`; (window, pacer)."""
+    from qtpy.QtCore import QEvent
     from qtpy.QtWidgets import QLabel
 
     from corebt_viewer.gui.workers import FramePacer
-
-    order: list[str] = []
 
     class Window(QLabel):
         def event(self, event):  # only repaint requests: expose paints come unpaced
@@ -123,6 +121,15 @@ def test_frame_pacer_holds_a_frame_for_one_turn(qapp):
     window.resize(300, 100)
     window.show()
     settle(0.5)
+    return window, pacer
+
+
+def test_frame_pacer_holds_a_frame_for_one_turn(qapp):
+    """A handler's frame comes one turn later: what waited runs first; one frame for all."""
+    from qtpy.QtCore import QCoreApplication, QEvent, QTimer
+
+    order: list[str] = []
+    window, pacer = paced_window(order)
     waiting = QTimer()  # say, the stall monitor's heartbeat (a real timer, not a posted call)
     waiting.setSingleShot(True)
     waiting.setInterval(0)
@@ -150,23 +157,11 @@ def test_frame_pacer_holds_a_frame_for_one_turn(qapp):
 def test_a_step_waits_for_the_frame_the_pacer_holds(qapp):
     """A step run just before a held frame froze the window for both: it runs after."""
     from qtpy.QtCore import QCoreApplication, QEvent, QTimer
-    from qtpy.QtWidgets import QLabel
 
     from corebt_viewer.gui.workers import FramePacer, StepRunner
 
     order: list[str] = []
-
-    class Window(QLabel):
-        def event(self, event):
-            if event.type() == QEvent.Type.UpdateRequest:
-                order.append("frame")
-            return super().event(event)
-
-    window = Window("ready")
-    pacer = FramePacer(window)
-    window.resize(300, 100)
-    window.show()
-    settle(0.5)
+    window, pacer = paced_window(order)
     runner = StepRunner()
 
     def handler():
@@ -183,7 +178,6 @@ def test_a_step_waits_for_the_frame_the_pacer_holds(qapp):
 
     # flush() (tests, screenshots) does not wait
     window.setText("again")
-    QTimer.singleShot(0, lambda: None)
     runner.run([lambda: order.append("flushed")])
     order.clear()
     runner.flush()
