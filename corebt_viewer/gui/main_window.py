@@ -348,15 +348,16 @@ class MainWindow(QMainWindow):
             if not model_dir.is_dir() or not any(model_dir.iterdir()):
                 return device, None, {}, {}
             from corebt_viewer.services.embedding import load_cohort_embeddings
-            from corebt_viewer.services.fusion import load_model
+            from corebt_viewer.services.fusion import load_model, model_profile
 
             report(progress, 1, 3, "loading the model", "model")
             predictor = load_model(model_dir)
-            report(progress, 2, 3, "loading cached embeddings", "model")
+            profile = model_profile(predictor)
+            report(progress, 2, 3, f"loading cached embeddings ({profile.name})", "model")
             if given_embeddings is not None:
                 embeddings = dict(given_embeddings)
             else:
-                embeddings = load_cohort_embeddings(cohort=cohort)
+                embeddings = load_cohort_embeddings(cohort=cohort, profile=profile)
             predictions = {}
             ready = [embeddings[pid] for pid in cohort.ids if pid in embeddings]
             for emb in ready:
@@ -609,13 +610,20 @@ class MainWindow(QMainWindow):
         return overlays
 
     def _embed_current(self) -> None:
-        case, cohort = self.case, self.cohort
+        case, cohort, predictor = self.case, self.cohort, self.predictor
         self.prediction.clear(f"Embedding {case.patient_id}…")
 
         def task(progress, cancelled):
             from corebt_viewer.services.embedding import embed_case
+            from corebt_viewer.services.fusion import model_profile
 
-            return embed_case(cohort=cohort, case=case, progress=progress, cancel=cancelled)
+            return embed_case(
+                cohort=cohort,
+                case=case,
+                profile=model_profile(predictor),
+                progress=progress,
+                cancel=cancelled,
+            )
 
         worker = Worker(task, name=f"embedding {case.patient_id}")
         worker.signals.progress.connect(self.activity.set_progress)

@@ -240,10 +240,16 @@ class PredictionWidget(QWidget):
             if not model_dir.is_dir() or not any(model_dir.iterdir()):
                 return case, None, None, f"No model for this cohort ({model_dir})"
             from corebt_viewer.services.embedding import embed_case
-            from corebt_viewer.services.fusion import load_model
+            from corebt_viewer.services.fusion import load_model, model_profile
 
             predictor = load_model(model_dir)
-            embedding = embed_case(cohort=cohort, case=case, progress=progress, cancel=cancelled)
+            embedding = embed_case(
+                cohort=cohort,
+                case=case,
+                profile=model_profile(predictor),
+                progress=progress,
+                cancel=cancelled,
+            )
             return case, predictor, embedding, ""
 
         worker = Worker(task, name=f"predicting {case_id}")
