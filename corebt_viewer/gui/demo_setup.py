@@ -57,9 +57,7 @@ def ensure_demo(
         from corebt_viewer.services.fusion import train_model
 
         report(progress, 2, 3, "training the demo model", "train")
-        train_model(
-            cohort=cohort, task=task, out=model_dir, profile=profile, progress=progress
-        )
+        train_model(cohort=cohort, task=task, out=model_dir, profile=profile, progress=progress)
     report(progress, 3, 3, "demo ready", "demo")
     (root / DONE_STAMP).write_text("ok\n")
     return manifest

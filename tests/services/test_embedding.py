@@ -4,14 +4,13 @@ import numpy as np
 import pytest
 
 from corebt_viewer.core.modalities import Modality
+from corebt_viewer.embed.profile import make_profile
 from corebt_viewer.services.embedding import (
     embed_case,
     embed_cohort,
     load_cohort_embeddings,
     tile_slide,
 )
-
-from corebt_viewer.embed.profile import make_profile
 
 HASHING = make_profile(report="hashing-tfidf")
 FAST = {"profile": HASHING, "device": "cpu", "batch_size": 8}
