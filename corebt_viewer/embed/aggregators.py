@@ -22,9 +22,9 @@ def build_slide_encoder(name: str, *, weights, layer: str, device: str):
     """The slide encoder called `name` (``gigapath-slide``) with local weights."""
     if name != "gigapath-slide":
         raise ValueError(f"unknown slide aggregator {name!r}")
-    from corebt_viewer.embed.slide_encoders import GigaPathSlideEncoder
+    from corebt_viewer.embed.slide_encoders.gigapath_slide import GigaPathSlideEncoder
 
-    return GigaPathSlideEncoder.from_checkpoint(weights, layer=layer, device=device)
+    return GigaPathSlideEncoder(weights, layer=layer, device=device)
 
 
 def tile_size_level0(result: SlideFeatures) -> int:
@@ -48,15 +48,20 @@ def slide_embedding_key(tile_key: str, aggregator_settings: dict) -> str:
 
 def encode_slide(encoder, result: SlideFeatures, *, name: str, n_blocks: int) -> SlideOcclusion:
     """Run the slide encoder on one slide's tiles, with the occlusion blocks."""
-    from corebt_viewer.embed.slide_encoders import occlusion_vectors
+    from corebt_viewer.embed.slide_encoders.occlusion import occlusion_by_blocks
 
     size = tile_size_level0(result)
-    vector = encoder.encode(result.features, result.coords, tile_size_level0=size)
-    if n_blocks > 0 and result.features.shape[0] > 1:
-        blocks, tile_block = occlusion_vectors(
+    if n_blocks >= 2 and result.features.shape[0] >= 2:
+        occluded = occlusion_by_blocks(
             encoder, result.features, result.coords, n_blocks=n_blocks, tile_size_level0=size
         )
-    else:
+        vector, blocks, tile_block = (
+            occluded.full,
+            occluded.without_block,
+            occluded.block_of_tile,
+        )
+    else:  # one tile, or occlusion switched off: no heat map
+        vector = encoder.encode(result.features, result.coords, tile_size_level0=size)
         blocks = np.zeros((0, vector.shape[0]), np.float32)
         tile_block = np.zeros(result.features.shape[0], np.int64)
     return SlideOcclusion(

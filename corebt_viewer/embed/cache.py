@@ -114,7 +114,7 @@ class SlideFeatures:
 
     @property
     def vector(self) -> np.ndarray:
-        """Slide embedding: the mean over tiles (the paper's choice)."""
+        """The tile mean (the `mean` aggregator; the paper uses the slide encoder)."""
         return self.features.mean(axis=0)
 
 

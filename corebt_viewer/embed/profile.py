@@ -318,6 +318,14 @@ def make_profile(
             raise InputError(None, "the gigapath slide encoder reads Prov-GigaPath tile features")
         if slide_layer not in SLIDE_LAYERS and not slide_layer.startswith("layer_"):
             raise InputError(None, f"unknown slide layer {slide_layer!r}")
+        grid = tiling or TilingSettings()
+        if grid.tile_size != 256 or grid.target_mpp != 0.5:
+            raise InputError(
+                None,
+                "Prov-GigaPath's slide encoder places 256-px tiles at 0.5 um/px: use "
+                f"--tile-size 256 --target-mpp 0.5 (given {grid.tile_size} px at "
+                f"{grid.target_mpp} um/px)",
+            )
         identity["slide_weights"] = _weights_identity("gigapath-slide", slide_weights)
     elif slide_weights is not None:
         raise InputError(Path(slide_weights), "--slide-weights given without --slide-encoder")
