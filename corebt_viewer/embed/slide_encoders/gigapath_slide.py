@@ -33,6 +33,8 @@ class GigaPathSlideEncoder:
         LayerNorm) or ``"layer_<i>"`` (TRIDENT keeps ``"layer_11"``).
     max_chunk_elements : int, optional
         Bound on one chunk of attention scores (default 2**25 on CPU, 2**28 on CUDA).
+    precision : str
+        ``"auto"`` (bf16 autocast on CUDA, float32 on CPU) or ``"float32"``.
 
     Attributes
     ----------
@@ -54,6 +56,7 @@ class GigaPathSlideEncoder:
         device: str = "auto",
         layer: str = DEFAULT_LAYER,
         max_chunk_elements: int | None = None,
+        precision: str = "auto",
     ):
         from corebt_viewer.embed.cache import file_fingerprint
         from corebt_viewer.embed.slide_encoders.checkpoint import load_slide_model
@@ -66,7 +69,7 @@ class GigaPathSlideEncoder:
             )
         weights = Path(weights).expanduser()
         model = load_slide_model(weights)
-        self._setup(model, device, layer, max_chunk_elements)
+        self._setup(model, device, layer, max_chunk_elements, precision)
         self.weights_id = file_fingerprint(weights)
         self.weights_name = weights.name
 
@@ -79,15 +82,16 @@ class GigaPathSlideEncoder:
         layer: str = DEFAULT_LAYER,
         weights_id: str = "in-memory",
         max_chunk_elements: int | None = None,
+        precision: str = "auto",
     ) -> GigaPathSlideEncoder:
         """Wrap a model already built (tests and benchmarks with random weights)."""
         self = cls.__new__(cls)
-        self._setup(model, device, layer, max_chunk_elements)
+        self._setup(model, device, layer, max_chunk_elements, precision)
         self.weights_id = weights_id
         self.weights_name = None
         return self
 
-    def _setup(self, model, device, layer, max_chunk_elements) -> None:
+    def _setup(self, model, device, layer, max_chunk_elements, precision) -> None:
         from corebt_viewer.embed.encoders.devices import resolve_device
         from corebt_viewer.embed.slide_encoders.longnet import parse_layer
 
@@ -106,7 +110,10 @@ class GigaPathSlideEncoder:
         if max_chunk_elements is None:
             max_chunk_elements = 1 << 28 if cuda else 1 << 25
         self.model.set_chunk_elements(max_chunk_elements)
-        self.precision = "bfloat16-autocast" if cuda else "float32"
+        if precision not in ("auto", "float32"):
+            raise InputError(None, f"precision must be auto or float32, not {precision!r}")
+        self._autocast = cuda and precision == "auto"
+        self.precision = "bfloat16-autocast" if self._autocast else "float32"
 
     def settings(self) -> dict:
         """JSON-able record of what determines the vectors (keys a cache)."""
@@ -166,7 +173,7 @@ class GigaPathSlideEncoder:
         with torch.inference_mode():
             x = torch.as_tensor(np.asarray(features, dtype=np.float32)).to(self.device)
             pos = torch.as_tensor(np.asarray(positions, dtype=np.int64))
-            if self.device.startswith("cuda"):
+            if self._autocast:
                 with torch.autocast("cuda", dtype=torch.bfloat16):
                     out = self.model.embed(x, pos, layer=self.layer)
             else:
