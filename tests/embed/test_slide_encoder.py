@@ -168,3 +168,12 @@ def test_occlusion_blocks_are_contiguous_and_reencode_without_the_block():
     keep = result.block_of_tile != 2
     assert np.allclose(result.without_block[2], encoder.encode(features[keep], coords[keep]))
     assert result.tile_scores(np.ones(768)).shape == (240,)
+
+
+def test_tile_order_matters_so_the_file_order_is_kept():
+    coords = ref.blob_coords(200, seed=8)
+    features = np.random.default_rng(3).normal(size=(len(coords), 1536)).astype(np.float32)
+    encoder = GigaPathSlideEncoder.from_model(random_slide_model(1, seed=1), device="cpu")
+    forward = encoder.encode(features, coords)
+    backward = encoder.encode(features[::-1], coords[::-1])
+    assert np.abs(forward - backward).max() > 1e-3  # dilated attention depends on the order

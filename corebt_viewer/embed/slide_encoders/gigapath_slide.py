@@ -171,8 +171,9 @@ class GigaPathSlideEncoder:
         import torch
 
         with torch.inference_mode():
-            x = torch.as_tensor(np.asarray(features, dtype=np.float32)).to(self.device)
-            pos = torch.as_tensor(np.asarray(positions, dtype=np.int64))
+            x = torch.as_tensor(np.ascontiguousarray(features, dtype=np.float32))
+            x = x.to(self.device)
+            pos = torch.as_tensor(np.ascontiguousarray(positions, dtype=np.int64))
             if self._autocast:
                 with torch.autocast("cuda", dtype=torch.bfloat16):
                     out = self.model.embed(x, pos, layer=self.layer)
