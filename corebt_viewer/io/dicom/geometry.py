@@ -130,16 +130,16 @@ def stack_affine(
     return _LPS_TO_RAS @ affine
 
 
-def to_canonical(data: np.ndarray, affine: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Reorient (x, y, z) data and its affine to RAS+, as the project's NIfTI reader does.
+def canonical_transform(
+    affine: np.ndarray, shape: tuple[int, int, int]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Orientation transform to RAS+ and the reoriented affine, as :mod:`~corebt_viewer.io.nifti`.
 
-    Uses nibabel's orientation tools exactly as :mod:`corebt_viewer.io.nifti` does
-    (closest canonical axes; no resampling).
+    Same nibabel calls as the project's NIfTI reader (closest canonical axes, no
+    resampling); apply the transform with ``nibabel.orientations.apply_orientation``.
     """
     from nibabel import orientations as ornt_mod
 
     ornt = ornt_mod.io_orientation(affine)
     transform = ornt_mod.ornt_transform(ornt, ornt_mod.axcodes2ornt(("R", "A", "S")))
-    new_affine = affine @ ornt_mod.inv_ornt_aff(transform, data.shape[:3])
-    new_data = np.ascontiguousarray(ornt_mod.apply_orientation(data, transform))
-    return new_data, new_affine
+    return transform, affine @ ornt_mod.inv_ornt_aff(transform, shape)

@@ -46,7 +46,7 @@ def frame_pixels(ds, n_frames: int) -> np.ndarray:
         return _decoded(ds, n_frames, rows, cols, syntax)
     dtype = np.dtype(f"{order}{'i' if signed else 'u'}{allocated // 8}")
     count = n_frames * rows * cols
-    buffer = ds.PixelData
+    buffer = ds.get_item("PixelData").value  # the raw bytes: no conversion or validation pass
     if len(buffer) < count * dtype.itemsize:
         raise PixelError(
             f"has truncated pixel data ({len(buffer)} bytes, {count * dtype.itemsize} expected)"

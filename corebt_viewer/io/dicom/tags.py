@@ -89,3 +89,29 @@ def safe_attributes(ds) -> dict[str, str]:
         if value is not None and value != "":
             out[keyword] = safe_text(value)
     return out
+
+
+def decimals(ds, keyword: str) -> tuple[float, ...] | None:
+    """A decimal-string (DS/IS) attribute as floats, parsed straight from its raw bytes.
+
+    pydicom converts every DS value into a validated ``DSfloat``; for the few geometry
+    values read per slice, parsing the raw text is several times faster. Falls back to
+    pydicom's converted value when the element is already converted.
+    """
+    elem = ds.get_item(keyword)
+    if elem is None:
+        return None
+    value = elem.value
+    if isinstance(value, bytes):
+        text = value.decode("ascii", "replace").strip(" \x00")
+        if not text:
+            return None
+        try:
+            return tuple(float(part) for part in text.split("\\"))
+        except ValueError:
+            value = ds[keyword].value  # pydicom's own conversion, and its error
+    if value is None or value == "":
+        return None
+    if isinstance(value, list | tuple) or type(value).__name__ == "MultiValue":
+        return tuple(float(v) for v in value)
+    return (float(value),)

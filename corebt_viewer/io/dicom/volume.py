@@ -2,7 +2,8 @@
 
 The result is what :func:`corebt_viewer.io.nifti.load_volume` returns for a NIfTI file:
 float32 intensities (rescale slope and intercept applied) indexed (x, y, z) in RAS+
-order, with the matching 4x4 affine.
+order, with the matching 4x4 affine. The frames are copied once, each straight to its
+place in the reoriented volume.
 """
 
 from __future__ import annotations
@@ -16,17 +17,18 @@ import numpy as np
 from corebt_viewer.core.errors import InputError
 from corebt_viewer.core.modalities import Sequence
 from corebt_viewer.core.volume import Volume
+from corebt_viewer.io.dicom.framegroups import raw_frame_values
 from corebt_viewer.io.dicom.geometry import (
     ORIENTATION_ATOL,
     GeometryError,
+    canonical_transform,
     check_same,
     sort_and_check,
     stack_affine,
-    to_canonical,
 )
 from corebt_viewer.io.dicom.pixels import PixelError, frame_pixels
 from corebt_viewer.io.dicom.series import DicomSeries
-from corebt_viewer.io.dicom.tags import safe_float
+from corebt_viewer.io.dicom.tags import decimals, safe_float
 
 
 @dataclass
@@ -42,14 +44,12 @@ class _Frames:
     thickness: float | None = None
 
 
-def _group(frame_group, shared_group, keyword: str):
-    """A functional-group macro item: the frame's own, else the shared one, else None."""
-    for holder in (frame_group, shared_group):
-        if holder is not None:
-            seq = holder.get(keyword)
-            if seq:
-                return seq[0]
-    return None
+def _first(holder, keyword: str):
+    """First item of a functional-group macro in `holder`, or None."""
+    if holder is None or keyword not in holder:
+        return None
+    seq = holder[keyword].value
+    return seq[0] if seq else None
 
 
 def _need(value, what: str):
@@ -58,36 +58,83 @@ def _need(value, what: str):
     return value
 
 
+_MACROS = (
+    ("PlanePositionSequence", "ImagePositionPatient"),
+    ("PlaneOrientationSequence", "ImageOrientationPatient"),
+    ("PixelMeasuresSequence", "PixelSpacing"),
+)
+
+
 def _add_enhanced(ds, n: int, frames: _Frames) -> None:
+    fast = raw_frame_values(ds, n)
+    if fast is not None and _add_enhanced_fast(ds, n, frames, fast):
+        return
     per_frame = ds.get("PerFrameFunctionalGroupsSequence") or []
     if len(per_frame) not in (0, n):
         raise GeometryError(f"has {n} frames but {len(per_frame)} per-frame functional groups")
     shared = (ds.get("SharedFunctionalGroupsSequence") or [None])[0]
+    shared_items = {name: _first(shared, name) for name, _ in _MACROS}
+    shared_scale = _first(shared, "PixelValueTransformationSequence")
+    lists = (frames.positions, frames.orientations, frames.spacings)
     for f in range(n):
         own = per_frame[f] if per_frame else None
-        pos = _need(_group(own, shared, "PlanePositionSequence"), "PlanePositionSequence")
-        ori = _need(_group(own, shared, "PlaneOrientationSequence"), "PlaneOrientationSequence")
-        meas = _need(_group(own, shared, "PixelMeasuresSequence"), "PixelMeasuresSequence")
-        scale = _group(own, shared, "PixelValueTransformationSequence")
-        frames.positions.append(_need(pos.get("ImagePositionPatient"), "ImagePositionPatient"))
-        frames.orientations.append(
-            _need(ori.get("ImageOrientationPatient"), "ImageOrientationPatient")
-        )
-        frames.spacings.append(_need(meas.get("PixelSpacing"), "PixelSpacing"))
-        frames.thickness = frames.thickness or safe_float(meas.get("SliceThickness"))
-        source = scale if scale is not None else ds
-        frames.slopes.append(safe_float(source.get("RescaleSlope")) or 1.0)
-        frames.intercepts.append(safe_float(source.get("RescaleIntercept")) or 0.0)
+        for (name, keyword), values in zip(_MACROS, lists, strict=True):
+            item = _first(own, name) or shared_items[name]
+            values.append(_need(decimals(_need(item, name), keyword), keyword))
+            if name == "PixelMeasuresSequence" and frames.thickness is None:
+                frames.thickness = (decimals(item, "SliceThickness") or (None,))[0]
+        scale = _first(own, "PixelValueTransformationSequence") or shared_scale
+        _add_scaling(scale if scale is not None else ds, frames)
         frames.shapes.append((int(ds.Rows), int(ds.Columns)))
 
 
+def _add_enhanced_fast(ds, n: int, frames: _Frames, values: dict) -> bool:
+    """Use per-frame values found in the raw groups, the rest from the shared groups.
+
+    Returns False (nothing added) when a value is in neither place.
+    """
+    shared = (ds.get("SharedFunctionalGroupsSequence") or [None])[0]
+    columns = {}
+    for name, keyword in _MACROS:
+        if keyword in values:
+            columns[keyword] = values[keyword]
+        else:
+            item = _first(shared, name)
+            value = decimals(item, keyword) if item is not None else None
+            if value is None:
+                return False
+            columns[keyword] = [value] * n
+    scale = _first(shared, "PixelValueTransformationSequence") or ds
+    for keyword, default in (("RescaleSlope", 1.0), ("RescaleIntercept", 0.0)):
+        if keyword not in values:
+            columns[keyword] = [(decimals(scale, keyword) or (default,))] * n
+    measures = _first(shared, "PixelMeasuresSequence")
+    if frames.thickness is None and "SliceThickness" in values:
+        frames.thickness = values["SliceThickness"][0][0]
+    if frames.thickness is None and measures is not None:
+        frames.thickness = (decimals(measures, "SliceThickness") or (None,))[0]
+    frames.positions.extend(columns["ImagePositionPatient"])
+    frames.orientations.extend(columns["ImageOrientationPatient"])
+    frames.spacings.extend(columns["PixelSpacing"])
+    frames.slopes.extend(v[0] for v in columns["RescaleSlope"])
+    frames.intercepts.extend(v[0] for v in columns["RescaleIntercept"])
+    frames.shapes.extend([(int(ds.Rows), int(ds.Columns))] * n)
+    return True
+
+
+def _add_scaling(holder, frames: _Frames) -> None:
+    frames.slopes.append((decimals(holder, "RescaleSlope") or (1.0,))[0])
+    frames.intercepts.append((decimals(holder, "RescaleIntercept") or (0.0,))[0])
+
+
 def _add_classic(ds, frames: _Frames) -> None:
-    frames.positions.append(_need(ds.get("ImagePositionPatient"), "ImagePositionPatient"))
-    frames.orientations.append(_need(ds.get("ImageOrientationPatient"), "ImageOrientationPatient"))
-    frames.spacings.append(_need(ds.get("PixelSpacing"), "PixelSpacing"))
-    frames.thickness = frames.thickness or safe_float(ds.get("SliceThickness"))
-    frames.slopes.append(safe_float(ds.get("RescaleSlope")) or 1.0)
-    frames.intercepts.append(safe_float(ds.get("RescaleIntercept")) or 0.0)
+    for (_, keyword), values in zip(
+        _MACROS, (frames.positions, frames.orientations, frames.spacings), strict=True
+    ):
+        values.append(_need(decimals(ds, keyword), keyword))
+    if frames.thickness is None:
+        frames.thickness = (decimals(ds, "SliceThickness") or (None,))[0]
+    _add_scaling(ds, frames)
     frames.shapes.append((int(ds.Rows), int(ds.Columns)))
 
 
@@ -110,7 +157,11 @@ def read_series_volume(series: DicomSeries, sequence: Sequence | None = None) ->
     -------
     Volume
         ``data`` (x, y, z) float32 in RAS order, ``affine`` 4x4 RAS, ``voxel_size`` in mm,
-        ``path`` the series' folder.
+        ``path`` the series' folder. Same axes, affine and voxels as
+        :func:`~corebt_viewer.io.nifti.load_volume` gives for the series saved as NIfTI;
+        in memory, ``data`` is a transposed view of one buffer laid out as the slices were
+        stored (Fortran order for axial slices; strides all positive); call
+        ``numpy.ascontiguousarray`` where C order is needed.
 
     Raises
     ------
@@ -173,14 +224,21 @@ def _assemble(frames: _Frames, pixels: list[np.ndarray]) -> tuple[np.ndarray, np
         )
     positions = np.asarray(frames.positions, float)
     order, step = sort_and_check(positions, orientation, frames.thickness)
-    raw = pixels[0] if len(pixels) == 1 else np.concatenate(pixels, axis=0)
-    slopes = np.asarray(frames.slopes, np.float32)
-    intercepts = np.asarray(frames.intercepts, np.float32)
-    stack = np.empty(raw.shape, np.float32)
-    np.copyto(stack, raw[order], casting="unsafe")
-    if np.any(slopes != 1) or np.any(intercepts != 0):
-        stack *= slopes[order, None, None]
-        stack += intercepts[order, None, None]
-    data = stack.transpose(2, 1, 0)  # (column, row, slice) = (i, j, k)
+    planes = [plane for block in pixels for plane in block]
+    rows, cols = frames.shapes[0]
     affine = stack_affine(positions[order[0]], orientation, spacing, step)
-    return to_canonical(data, affine)
+    transform, ras_affine = canonical_transform(affine, (cols, rows, len(order)))
+    # the flips of the RAS reorientation are done while copying each frame, and the
+    # transposition is left as a view: one pass over the voxels, no strided full copy
+    flip_col, flip_row, flip_slice = (transform[:, 1] < 0).tolist()
+    stack = np.empty((len(order), rows, cols), np.float32)
+    slopes, intercepts = frames.slopes, frames.intercepts
+    for k, f in enumerate(order[::-1] if flip_slice else order):
+        plane = planes[f][:: -1 if flip_row else 1, :: -1 if flip_col else 1]
+        if slopes[f] != 1 or intercepts[f] != 0:
+            np.multiply(plane, np.float32(slopes[f]), out=stack[k], casting="unsafe")
+            stack[k] += np.float32(intercepts[f])
+        else:
+            np.copyto(stack[k], plane, casting="unsafe")
+    data = stack.transpose(2, 1, 0).transpose(np.argsort(transform[:, 0]))
+    return data, ras_affine

@@ -125,9 +125,15 @@ def write_enhanced(
     order: np.ndarray | None = None,
     slope: float = 1.0,
     intercept: float = 0.0,
+    syntax: str = ExplicitVRLittleEndian,
+    per_frame_orientation: bool = False,
     **meta,
 ) -> str:
-    """One Enhanced MR file; frames stored in `order` (a permutation of the slices)."""
+    """One Enhanced MR file; frames stored in `order` (a permutation of the slices).
+
+    With `per_frame_orientation`, orientation and pixel spacing sit in every frame's
+    groups instead of the shared ones.
+    """
     uid = meta.pop("uid", None) or generate_uid()
     orientation, spacing, step, origin = geometry(affine)
     n = data.shape[2]
@@ -136,13 +142,20 @@ def write_enhanced(
     ds.NumberOfFrames = n
     ds.PulseSequenceName = meta.get("sequence_name", "")
     ds.Rows, ds.Columns = data.shape[1], data.shape[0]
+    ds.file_meta.TransferSyntaxUID = syntax
+
+    def geometry_groups():
+        return dict(
+            PlaneOrientationSequence=Seq(
+                [_item(ImageOrientationPatient=[round(float(v), 8) for v in orientation])]
+            ),
+            PixelMeasuresSequence=Seq(
+                [_item(PixelSpacing=spacing, SliceThickness=float(np.linalg.norm(step)))]
+            ),
+        )
+
     shared = _item(
-        PlaneOrientationSequence=Seq(
-            [_item(ImageOrientationPatient=[round(float(v), 8) for v in orientation])]
-        ),
-        PixelMeasuresSequence=Seq(
-            [_item(PixelSpacing=spacing, SliceThickness=float(np.linalg.norm(step)))]
-        ),
+        **({} if per_frame_orientation else geometry_groups()),
         PixelValueTransformationSequence=Seq(
             [_item(RescaleSlope=slope, RescaleIntercept=intercept, RescaleType="US")]
         ),
@@ -161,6 +174,7 @@ def write_enhanced(
                 ),
                 FrameContentSequence=Seq([_item(InStackPositionNumber=int(k) + 1, StackID="1")]),
                 MREchoSequence=Seq([_item(EffectiveEchoTime=meta.get("te", 10.0))]),
+                **(geometry_groups() if per_frame_orientation else {}),
             )
         )
     ds.PerFrameFunctionalGroupsSequence = Seq(frames)

@@ -34,7 +34,8 @@ def scan(case_folder):
 def test_volume_and_affine_round_trip_against_the_nifti(case_folder, scan, key):
     volume = read_series_volume(scan.find(case_folder.uids[key]), Sequence(key))
     expected = load_volume(case_folder.truth[key])
-    assert volume.data.dtype == np.float32 and volume.data.flags.c_contiguous
+    assert volume.data.dtype == np.float32
+    assert min(volume.data.strides) > 0 and volume.data.base.flags.c_contiguous  # no flips left
     assert volume.shape == expected.shape
     np.testing.assert_allclose(volume.affine, expected.affine, atol=1e-4)
     np.testing.assert_array_equal(volume.data, expected.data)
@@ -73,3 +74,77 @@ def test_derived_nifti_keeps_voxels_and_records_provenance(case_folder, scan, tm
     assert prov["source_files"] == ["deep/er/T2_export.dcm"]
     assert prov["sequence"] == "t1c" and prov["created"]
     assert {p: p.stat().st_mtime_ns for p in series.files} == before
+
+
+def test_per_slice_rescale_lands_on_the_right_slices(sources, tmp_path):
+    import nibabel as nib
+    import pydicom
+    from _dicom_writer import write_classic
+
+    t2 = sources["t2"]
+    data, affine = t2.data[:, :12, :].transpose(0, 2, 1), t2.affine[:, [0, 2, 1, 3]]
+    write_classic(tmp_path / "s", data, affine, number=4, description="COR T2", te=90.0)
+    for k in range(data.shape[2]):
+        path = tmp_path / "s" / f"IM{k:04d}"
+        ds = pydicom.dcmread(path)
+        ds.RescaleSlope, ds.RescaleIntercept = k + 1, -k
+        ds.save_as(path)
+    truth = data * (np.arange(data.shape[2]) + 1.0) - np.arange(data.shape[2])
+    nib.save(nib.Nifti1Image(truth.astype(np.float32), affine), tmp_path / "t.nii.gz")
+    volume = read_series_volume(scan_folder(tmp_path / "s").series[0])
+    expected = load_volume(tmp_path / "t.nii.gz")
+    np.testing.assert_allclose(volume.affine, expected.affine, atol=1e-4)
+    np.testing.assert_array_equal(volume.data, expected.data)
+
+
+@pytest.mark.parametrize("implicit", [False, True])
+@pytest.mark.parametrize("per_frame_orientation", [False, True])
+@pytest.mark.parametrize("raw_groups", [True, False])
+def test_enhanced_variants_read_the_same(
+    sources, tmp_path, monkeypatch, implicit, per_frame_orientation, raw_groups
+):
+    """Implicit/explicit VR, shared/per-frame geometry, raw-bytes and pydicom group reads."""
+    import nibabel as nib
+    from _dicom_writer import write_enhanced
+    from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
+
+    import corebt_viewer.io.dicom.volume as volume_module
+
+    calls = []
+    real = volume_module.raw_frame_values
+
+    def spy(ds, n):
+        calls.append(n)
+        return real(ds, n) if raw_groups else None
+
+    monkeypatch.setattr(volume_module, "raw_frame_values", spy)
+    t1c = sources["t1c"]
+    data = t1c.data[:, :, 5:15]
+    affine = t1c.affine.copy()
+    affine[:3, 3] += 5 * affine[:3, 2]
+    write_enhanced(
+        tmp_path / "e" / "x",
+        data,
+        affine,
+        order=np.arange(10)[::-1],
+        number=3,
+        description="T1 POST",
+        slope=2.0,
+        intercept=1.0,
+        syntax=ImplicitVRLittleEndian if implicit else ExplicitVRLittleEndian,
+        per_frame_orientation=per_frame_orientation,
+    )
+    nib.save(nib.Nifti1Image(data * 2.0 + 1.0, affine), tmp_path / "t.nii.gz")
+    volume = read_series_volume(scan_folder(tmp_path / "e").series[0])
+    expected = load_volume(tmp_path / "t.nii.gz")
+    np.testing.assert_allclose(volume.affine, expected.affine, atol=1e-4)
+    np.testing.assert_array_equal(volume.data, expected.data)
+    assert calls == [10]
+    if raw_groups:
+        assert real(pydicom_read(tmp_path / "e" / "x"), 10) is not None
+
+
+def pydicom_read(path):
+    import pydicom
+
+    return pydicom.dcmread(path)
