@@ -10,9 +10,11 @@ multi-frame file, frames shuffled). Then times, best of `--repeat` passes each, 
   sorting, no geometry, no rescale: the least a reader must do);
 * ours: :func:`read_series_volume` (read, check and sort the geometry, rescale to float32,
   reorient to RAS), given the series from a scan;
+* baseline + float32: the same, then ``astype(float32)`` (ours returns float32, like the
+  project's NIfTI reader), for a comparison at equal output;
 * scan: :func:`scan_folder` (headers only), reported on its own.
 
-Prints seconds and the ratio baseline / ours (>= 1 means ours is at least as fast).
+Prints seconds and the ratios baseline / ours (>= 1 means ours is at least as fast).
 """
 
 from __future__ import annotations
@@ -79,7 +81,10 @@ def main() -> None:
             description="AX T1 3D",
         )
         print(f"volume {data.shape}, int16; best of {args.repeat} passes (s)")
-        print(f"{'layout':<10} {'scan':>7} {'ours':>7} {'pydicom':>8} {'pydicom/ours':>13}")
+        print(
+            f"{'layout':<10} {'scan':>7} {'ours':>7} {'pydicom':>8} {'+float32':>9} "
+            f"{'pydicom/ours':>13} {'+float32/ours':>14}"
+        )
         for label, folder in (("classic", classic), ("enhanced", enhanced)):
             scan = scan_folder(folder)
             series = scan.series[0]
@@ -87,12 +92,16 @@ def main() -> None:
             volume = read_series_volume(series)
             assert volume.shape == (240, 240, 155) and plain_read(files).shape == (155, 240, 240)
             t_scan = best(lambda folder=folder: scan_folder(folder), args.repeat)
-            ours, base = [], []
-            for _ in range(args.repeat):  # alternate so both see the same cache and load
+            ours, base, base32 = [], [], []
+            for _ in range(args.repeat):  # alternate so all see the same cache and load
                 ours.append(best(lambda series=series: read_series_volume(series), 1))
                 base.append(best(lambda files=files: plain_read(files), 1))
-            t_ours, t_base = min(ours), min(base)
-            print(f"{label:<10} {t_scan:7.3f} {t_ours:7.3f} {t_base:8.3f} {t_base / t_ours:12.2f}x")
+                base32.append(best(lambda f=files: plain_read(f).astype(np.float32), 1))
+            t_ours, t_base, t_base32 = min(ours), min(base), min(base32)
+            print(
+                f"{label:<10} {t_scan:7.3f} {t_ours:7.3f} {t_base:8.3f} {t_base32:9.3f} "
+                f"{t_base / t_ours:12.2f}x {t_base32 / t_ours:13.2f}x"
+            )
 
 
 if __name__ == "__main__":

@@ -97,10 +97,20 @@ def _header_summary(ds) -> dict:
     }
 
 
-def _patient_key(ds) -> str:
-    """What tells patients apart (compared only; never stored or shown)."""
-    pid = safe_text(ds.get("PatientID"))
-    return pid if pid else "name:" + safe_text(ds.get("PatientName"))
+def _raw_value(ds, keyword: str) -> bytes:
+    """An element's stored bytes, without pydicom's conversion (whose validation warnings
+    would quote the value in the log)."""
+    elem = ds.get_item(keyword)
+    if elem is None:
+        return b""
+    value = elem.value
+    return value.strip(b" \x00") if isinstance(value, bytes) else str(value).encode()
+
+
+def _patient_key(ds) -> bytes:
+    """What tells patients apart (compared only; never stored, shown or logged)."""
+    pid = _raw_value(ds, "PatientID")
+    return pid if pid else b"name:" + _raw_value(ds, "PatientName")
 
 
 def scan_folder(
@@ -141,7 +151,7 @@ def scan_folder(
     skipped: list[tuple[Path, str]] = []
     by_series: dict[str, dict] = {}
     seen_instances: dict[tuple[str, str], Path] = {}
-    patients: dict[str, int] = {}
+    patients: dict[bytes, int] = {}
     for i, path in enumerate(paths):
         if cancel is not None and cancel():
             raise Cancelled(f"scan of {folder} cancelled")

@@ -120,3 +120,28 @@ def test_truncated_pixel_data_names_the_series(tmp_path, small):
     with pytest.raises(InputError, match=r"series 3 'AX T1' has truncated pixel data"):
         read_series_volume(scan_folder(tmp_path).find(uid))
     assert np.isfinite(data).all()
+
+
+def test_patient_values_never_pass_through_pydicom_conversion(tmp_path, small, monkeypatch):
+    """pydicom's validation warnings quote invalid values; patient values are never converted."""
+    import pydicom.dataelem
+    import pydicom.valuerep
+    import pydicom.values
+
+    data, affine = small
+    write_classic(tmp_path, data[:, :, :3], affine, number=3, description="AX T1")
+    seen = []
+    real = pydicom.dataelem.validate_value
+
+    def spy(vr, value, mode):
+        seen.append(str(value))
+        return real(vr, value, mode)
+
+    for module in (pydicom.dataelem, pydicom.values, pydicom.valuerep):
+        monkeypatch.setattr(module, "validate_value", spy)
+    scan = scan_folder(tmp_path)
+    scan.check_single_patient()
+    read_series_volume(scan.series[0])
+    assert any("AX T1" in v for v in seen)  # the spy sees the conversions
+    for secret in SECRETS:
+        assert not any(secret in v for v in seen)
