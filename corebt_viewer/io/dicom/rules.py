@@ -39,12 +39,15 @@ class Classification:
 
 
 def _words(*patterns: str) -> re.Pattern:
-    # word boundaries that treat "_", "-", "+", digits after letters as separators
+    # a match may not touch a letter or digit on either side ("_", "-", "+", " " separate)
     return re.compile(r"(?<![a-z0-9])(?:" + "|".join(patterns) + r")(?![a-z0-9])", re.I)
 
 
 _LOCALIZER = _words(r"loc\w*", "scout", "survey", "3.?plane", "tri.?pilot", "localizer", "aahscout")
 _NON_STRUCTURAL = _words(
+    "t2\\*",
+    "t2.?star",
+    "hemo\\w*",
     "adc",
     "dwi",
     "diff\\w*",
@@ -147,6 +150,24 @@ def _by_timing(series: DicomSeries) -> tuple[Sequence | None, str]:
     return None, f"{timing}: no rule matched these timings"
 
 
+_SIEMENS_TFL = re.compile(r"^\*?tfl", re.I)
+_SIEMENS_TIR = re.compile(r"^\*?tir", re.I)
+
+
+def _by_sequence_name(series: DicomSeries) -> tuple[Sequence | None, str]:
+    """Siemens sequence names: ``*tfl...`` (MPRAGE), ``*tir...`` with a long TI (FLAIR)."""
+    name = series.sequence_name.strip()
+    if _SIEMENS_TFL.match(name):
+        return Sequence.T1, f"SequenceName '{name}' is a TurboFLASH (MPRAGE) sequence: T1"
+    ti = series.inversion_time
+    if _SIEMENS_TIR.match(name) and ti is not None and ti >= 1500:
+        return (
+            Sequence.FLAIR,
+            f"SequenceName '{name}' is an inversion recovery, TI {ti:g} ms: FLAIR",
+        )
+    return None, ""
+
+
 def classify(series: DicomSeries) -> Classification:
     """Assign `series` to T1, T1c, T2 or FLAIR, or say why it is skipped or unknown."""
     names = [
@@ -170,9 +191,15 @@ def classify(series: DicomSeries) -> Classification:
             if match:
                 sequence = candidate
                 why = f"{tag} '{value}' names {candidate.title} ('{match.group(0)}')"
+                t1 = _T1.search(value)
+                if candidate is Sequence.FLAIR and t1 is not None and not _T2.search(value):
+                    sequence = Sequence.T1
+                    why += f" with '{t1.group(0)}': a T1-weighted FLAIR, so T1"
                 break
         if sequence is not None:
             break
+    if sequence is None:
+        sequence, why = _by_sequence_name(series)
     if sequence is None:
         sequence, why = _by_timing(series)
         if sequence is None:

@@ -46,6 +46,9 @@ def series(description="", protocol="", image_type=("ORIGINAL", "PRIMARY", "M"),
         ("t2_tirm_tra_dark-fluid", Sequence.FLAIR),
         ("Ax T2 FSE", Sequence.T2),
         ("t2w_tse", Sequence.T2),
+        ("AX T1 FLAIR", Sequence.T1),  # GE's T1-weighted FLAIR
+        ("SAG T1 FLAIR +C", Sequence.T1C),
+        ("AX T2 FLAIR", Sequence.FLAIR),
     ],
 )
 def test_names(description, expected):
@@ -81,6 +84,7 @@ def test_pre_in_the_name_wins_over_the_contrast_tag():
         (dict(description="T1 AX", image_type=("ORIGINAL", "SECONDARY")), "derived"),
         (dict(description="ep2d_diff_3scan_trace_p2 ADC"), "not a structural sequence"),
         (dict(description="AX SWI"), "not a structural sequence"),
+        (dict(description="AX T2* GRE"), "not a structural sequence ('T2*'"),
         (dict(description="T1", modality="CT"), "Modality CT"),
     ],
 )
@@ -88,3 +92,18 @@ def test_skips_say_why(kw, fragment):
     result = classify(series(**kw))
     assert result.skipped and result.sequence is None
     assert fragment in result.reason
+
+
+@pytest.mark.parametrize(
+    ("kw", "expected"),
+    [
+        (dict(sequence_name="*tfl3d1_16ns"), Sequence.T1),
+        (dict(sequence_name="*tir2d1_15", inversion_time=2500.0), Sequence.FLAIR),
+        (dict(sequence_name="*tir2d1_15", inversion_time=800.0), None),
+    ],
+)
+def test_siemens_sequence_names(kw, expected):
+    result = classify(series("Brain 3", **kw))
+    assert result.sequence is expected
+    if expected is not None:
+        assert "SequenceName" in result.reason
