@@ -64,8 +64,9 @@ def _decoded(ds, n_frames: int, rows: int, cols: int, syntax: str) -> np.ndarray
     except (NotImplementedError, RuntimeError, ValueError, AttributeError) as exc:
         from pydicom.uid import UID
 
+        detail = " ".join(line.strip() for line in str(exc).splitlines()) or type(exc).__name__
         raise PixelError(
-            f"has pixel data in transfer syntax {UID(syntax).name} that cannot be decoded here "
-            f"({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})"
+            f"has pixel data in transfer syntax {UID(syntax).name} that cannot be decoded "
+            f"here ({detail})"
         ) from None
     return arr.reshape(n_frames, rows, cols)
