@@ -74,8 +74,8 @@ class DicomSeries:
         name = self.description or self.protocol or "no description"
         return f"series {number} '{name}'"
 
-    def to_dict(self, root: Path | None = None) -> dict:
-        """The allow-listed description as JSON-ready values (files relative to `root`)."""
+    def to_dict(self) -> dict:
+        """The allow-listed description as JSON-ready values (file count, not names)."""
         return {
             "uid": self.uid,
             "number": self.number,

@@ -81,16 +81,6 @@ def safe_float(value) -> float | None:
         return None
 
 
-def safe_attributes(ds) -> dict[str, str]:
-    """The allow-listed attributes present in a pydicom dataset, as text."""
-    out = {}
-    for keyword in SAFE_TAGS:
-        value = ds.get(keyword)
-        if value is not None and value != "":
-            out[keyword] = safe_text(value)
-    return out
-
-
 def decimals(ds, keyword: str) -> tuple[float, ...] | None:
     """A decimal-string (DS/IS) attribute as floats, parsed straight from its raw bytes.
 
