@@ -129,3 +129,54 @@ def test_train_refuses_when_no_slide_yields_an_embedding(embedded, tmp_path, cap
     err = capsys.readouterr().err
     assert "Pathology" in err and slides[0].name in err
     assert not (tmp_path / "m" / "config.json").exists()
+
+
+@pytest.fixture(scope="module")
+def slide_weights(tmp_path_factory):
+    from corebt_viewer.embed.slide_encoders.checkpoint import (
+        random_slide_model,
+        save_official_slide_checkpoint,
+    )
+
+    folder = tmp_path_factory.mktemp("slide-encoder")
+    return save_official_slide_checkpoint(random_slide_model(depth=2), folder / "slide_encoder.pth")
+
+
+def test_the_paper_path_with_the_slide_encoder(
+    embedded, gigapath_weights, slide_weights, tmp_path, capsys
+):
+    """embed -> train (every modality) -> evaluate (pathology differs from MRI) -> predict."""
+    profile = ["--profile", "gigapath-longnet", "--wsi-encoder", "gigapath"]
+    profile += ["--weights", str(gigapath_weights), "--slide-encoder", "gigapath"]
+    profile += ["--slide-weights", str(slide_weights), "--report-encoder", "hashing-tfidf"]
+    assert main(["embed", str(embedded), *profile, *RUN]) == 0
+    out = capsys.readouterr().out
+    # the tile features are the gigapath profile's: only the slide encoder ran
+    assert "0 embedded" in out.split("slides:")[1].split("\n")[0]
+    assert "Prov-GigaPath slide encoder" in out
+
+    model, report = tmp_path / "model", tmp_path / "report"
+    argv = ["train", str(embedded), "--task", "lgg_hgg", "--out", str(model)]
+    assert main([*argv, "--profile", "gigapath-longnet", "--seed", "3"]) == 0
+    config = json.loads((model / "config.json").read_text())
+    assert set(config["modalities"]) >= {"mri", "wsi"}
+    assert config["dims"]["wsi"] == 768  # slide vectors, not tile means
+    assert config["training_settings"]["profile"]["aggregator"] == "gigapath-slide"
+
+    assert main(["evaluate", str(embedded), "--model", str(model), "--out", str(report)]) == 0
+    metrics = json.loads((report / "metrics.json").read_text())
+    rows = {row["name"]: row for row in metrics["rows"]["missing"]}
+    assert rows["MRI only"]["n"] == rows["Pathology only"]["n"] > 0
+    capsys.readouterr()
+
+    case = next(pid for pid in config["split"]["test"] if (embedded / "slides" / pid).is_dir())
+    shown = {}
+    for without in ("wsi", "mri"):
+        argv = ["predict", str(embedded), "--model", str(model), "--case", case]
+        assert main([*argv, "--without", without, "--json"]) == 0
+        shown[without] = json.loads(capsys.readouterr().out)["probabilities"]
+    assert shown["wsi"] != shown["mri"]  # "Pathology only" is not "MRI only"
+    assert main(["predict", str(embedded), "--model", str(model), "--case", case]) == 0
+    out = capsys.readouterr().out
+    assert "occlusion attribution, approximate" in out
+    assert "pathology heat map is approximate" in out
