@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "cmd_embed",  # tiles, embed
     "cmd_fusion",  # train, evaluate, predict
     "cmd_review",  # review
+    "cmd_annotations",  # annotations import, annotations export
 )
 
 
