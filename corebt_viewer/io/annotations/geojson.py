@@ -12,7 +12,6 @@ written back.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -250,9 +249,13 @@ def read_geojson(
         raise InputError(path, "is a folder, not a GeoJSON file") from None
     except OSError as exc:
         raise InputError(path, f"cannot read ({exc.strerror or exc})") from None
+    import orjson
+
+    if text.startswith(b"\xef\xbb\xbf"):  # a UTF-8 byte-order mark (some Windows tools)
+        text = text[3:]
     try:
-        document = json.loads(text)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        document = orjson.loads(text)
+    except orjson.JSONDecodeError as exc:
         raise InputError(path, f"not valid JSON ({exc})") from None
     return annotations_from_geojson(document, path=path, classes=classes)
 
@@ -300,9 +303,10 @@ def annotations_to_geojson(annotations: SlideAnnotations) -> dict:
 
 
 def geojson_bytes(annotations: SlideAnnotations) -> bytes:
-    """The FeatureCollection encoded as compact UTF-8 JSON."""
-    document = annotations_to_geojson(annotations)
-    return json.dumps(document, separators=(",", ":")).encode("utf-8")
+    """The FeatureCollection encoded as compact UTF-8 JSON (orjson)."""
+    import orjson
+
+    return orjson.dumps(annotations_to_geojson(annotations))
 
 
 def write_geojson(path: str | Path, annotations: SlideAnnotations) -> Path:
