@@ -17,6 +17,7 @@ from corebt_viewer.io.annotations import (
 )
 from corebt_viewer.io.annotations.geometry import (
     area_mm2,
+    areas_mm2,
     contains_points,
     intersects_boxes,
     to_shapely,
@@ -147,6 +148,8 @@ def test_areas_points_and_boxes():
     square = Region.rectangle(0, 0, 1000, 1000, class_name="tumour")
     assert area_mm2(square, 0.5) == pytest.approx(0.25)  # 500 um x 500 um
     assert area_mm2(square, None) is None
+    both = areas_mm2([square, square.translated(5, 5)], 0.5)
+    assert both.tolist() == pytest.approx([0.25, 0.25]) and areas_mm2([square], None) is None
     holed = Region.polygon(
         [[(0, 0), (100, 0), (100, 100), (0, 100)], [(40, 40), (60, 40), (60, 60), (40, 60)]]
     )

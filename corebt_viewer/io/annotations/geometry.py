@@ -115,6 +115,16 @@ def area_mm2(region: Region, mpp: float | None) -> float | None:
     return area_px(region) * (float(mpp) * 1e-3) ** 2
 
 
+def areas_mm2(regions, mpp: float | None) -> np.ndarray | None:
+    """Areas in mm² of many regions at once (one vectorised shapely call); ``None`` when
+    the slide's resolution is unknown."""
+    import shapely
+
+    if not mpp:
+        return None
+    return shapely.area(to_shapely_array(regions)) * (float(mpp) * 1e-3) ** 2
+
+
 def contains_points(regions, x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """For each point (x, y), whether it lies inside any of `regions` (boundaries excluded).
 
