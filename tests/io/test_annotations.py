@@ -198,6 +198,22 @@ def test_versions_are_never_overwritten_and_latest_is_read(tmp_path):
     assert not list(v1.path.parent.glob(".*.tmp"))
 
 
+def test_qupath_0_2_exports_without_object_type(tmp_path):
+    square = [[[0, 0], [10, 0], [10, 10], [0, 10], [0, 0]]]
+    features = [
+        {"type": "Feature", "id": kind, "geometry": {"type": "Polygon", "coordinates": square},
+         "properties": {"classification": {"name": "Tumor", "colorRGB": -3670016}}}
+        for kind in ("PathAnnotationObject", "PathCellObject", "PathAnnotationObject")
+    ]  # fmt: skip
+    path = tmp_path / "old.json"
+    path.write_text(json.dumps(features))
+    result = read_geojson(path)
+    assert len(result.annotations) == 2 and result.skipped[0].object_type == "cell"
+    first, second = result.annotations.regions
+    assert first.id != second.id and "PathAnnotationObject" not in (first.id, second.id)
+    assert first.color == (200, 0, 0)
+
+
 def test_feature_collection_written_is_qupath_layout():
     region = Region.rectangle(0.5, 0, 10, 10, class_name="normal", name="n1")
     document = annotations_to_geojson(SlideAnnotations((region,)))

@@ -29,6 +29,14 @@ from corebt_viewer.core.errors import InputError
 
 #: Properties read into :class:`Region` fields (the others go to ``Region.extra``).
 _KNOWN_PROPERTIES = ("objectType", "classification", "name", "isLocked")
+#: QuPath 0.2 wrote the object's Java type as the feature ``id`` and no ``objectType``.
+_LEGACY_TYPES = {
+    "PathAnnotationObject": "annotation",
+    "PathDetectionObject": "detection",
+    "PathCellObject": "cell",
+    "PathTileObject": "tile",
+    "TMACoreObject": "tma_core",
+}
 #: Colour of a class met in a file without one.
 _UNKNOWN_COLOR = (160, 160, 160)
 
@@ -133,6 +141,9 @@ def _region(index: int, feature, seen_ids: set[str]) -> Region | SkippedFeature:
     if not isinstance(props, dict):
         props = {}
     object_type = props.get("objectType")
+    region_id = feature.get("id")
+    if object_type is None and region_id in _LEGACY_TYPES:
+        object_type, region_id = _LEGACY_TYPES[region_id], None
     geometry = feature.get("geometry")
     geometry_type = geometry.get("type") if isinstance(geometry, dict) else None
     if object_type is not None and str(object_type).lower() != ANNOTATION:
@@ -158,7 +169,6 @@ def _region(index: int, feature, seen_ids: set[str]) -> Region | SkippedFeature:
     class_name = classification.get("name")
     if class_name is None and isinstance(classification.get("names"), list):
         class_name = ": ".join(str(n) for n in classification["names"])
-    region_id = feature.get("id")
     if not isinstance(region_id, str) or not region_id or region_id in seen_ids:
         region_id = None
     name = props.get("name")
