@@ -322,9 +322,9 @@ def get_slide_reader(path):
             return None
         suffix = path.suffix.lower()
         if suffix in DICOM_SUFFIXES:
-            from corebt_viewer.io.slides.dicom import find_dicom_wsi_file
+            from corebt_viewer.io.slides.dicom import is_dicom_wsi_file
 
-            return read_slide if find_dicom_wsi_file(path.parent) is not None else None
+            return read_slide if is_dicom_wsi_file(path) else None
         if suffix in SLIDE_SUFFIXES:
             return read_slide
         if suffix in TIFF_SUFFIXES and _is_pyramidal_tiff(path):

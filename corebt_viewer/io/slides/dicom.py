@@ -16,6 +16,9 @@ from pathlib import Path
 DICOM_SUFFIXES = (".dcm", ".dicom")
 #: Folder entries looked at before giving up on finding a DICOM file.
 MAX_ENTRIES_SCANNED = 2000
+#: DICOM files offered to OpenSlide before deciding a folder is not a whole-slide image
+#: (a WSI folder holds instances of one series: the first few decide).
+MAX_FILES_PROBED = 16
 
 
 def is_dicom_file(path: str | Path) -> bool:
@@ -53,15 +56,22 @@ def is_dicom_folder(folder: str | Path) -> bool:
 def find_dicom_wsi_file(folder: str | Path) -> Path | None:
     """A file of the folder that OpenSlide opens as a DICOM whole-slide image, or ``None``.
 
-    Each DICOM file is offered to OpenSlide's format detection in name order; the first it
-    recognises (``"dicom"``) opens the whole series.
+    The first :data:`MAX_FILES_PROBED` DICOM files are offered to OpenSlide's format
+    detection in name order; the first it recognises (``"dicom"``) opens the whole series.
     """
+    for path in dicom_files(folder)[:MAX_FILES_PROBED]:
+        if is_dicom_wsi_file(path):
+            return path
+    return None
+
+
+def is_dicom_wsi_file(path: str | Path) -> bool:
+    """True for a DICOM file OpenSlide recognises as part of a whole-slide image."""
     import openslide
 
-    for path in dicom_files(folder):
-        try:
-            if openslide.OpenSlide.detect_format(str(path)) == "dicom":
-                return path
-        except Exception:  # noqa: BLE001 - a file OpenSlide chokes on is not the one
-            continue
-    return None
+    if not is_dicom_file(path):
+        return False
+    try:
+        return openslide.OpenSlide.detect_format(str(path)) == "dicom"
+    except Exception:  # noqa: BLE001 - OpenSlide refusing the file is the answer: not a WSI
+        return False
