@@ -52,7 +52,7 @@ def run_import(args: argparse.Namespace) -> int:
     done = import_annotations(
         cohort=args.cohort, case_id=args.case, slide=args.slide, source=args.source
     )
-    for line in done.report.summary():
+    for line in done.summary():
         print(line)
     print(f"wrote {done.version.path} ({done.version.label})")
     return 0

@@ -7,6 +7,7 @@ layout), one new version per save, never overwritten; the newest version is the 
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,10 +26,40 @@ from corebt_viewer.io.annotations import (
 
 @dataclass(frozen=True)
 class ImportedAnnotations:
-    """What :func:`import_annotations` did: the file written and the import report."""
+    """What :func:`import_annotations` did: the file written, the import report, and what
+    was found checking the regions against the slide."""
 
     version: AnnotationVersion
     report: AnnotationImport
+    slide_notes: tuple[str, ...] = ()
+
+    def summary(self) -> list[str]:
+        """Lines for a user: the import report, then the checks against the slide."""
+        return [*self.report.summary(), *self.slide_notes]
+
+
+def check_against_slide(annotations: SlideAnnotations, slide: str | Path) -> list[str]:
+    """Notes on regions that reach outside the slide's level-0 area (a file exported for
+    another slide, or at another resolution), or why the check could not be made."""
+    from corebt_viewer.io.slides import open_slide
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # a missing mpp does not matter here
+            with open_slide(slide) as reader:
+                width, height = reader.dimensions
+    except InputError as exc:
+        return [f"regions not checked against the slide: {exc}"]
+    outside = [
+        r for r in annotations.regions
+        if r.bounds[0] < 0 or r.bounds[1] < 0 or r.bounds[2] > width or r.bounds[3] > height
+    ]  # fmt: skip
+    if not outside:
+        return []
+    return [
+        f"{len(outside)} region(s) reach outside the slide ({width} x {height} level-0 px): "
+        "is the file for this slide, in level-0 pixels?"
+    ]
 
 
 def _as_cohort(cohort: Cohort | str | Path) -> Cohort:
@@ -91,10 +122,11 @@ def import_annotations(
     report = read_geojson(source, classes=classes)
     if not len(report.annotations):
         raise InputError(source, "no annotation region to import: " + "; ".join(report.summary()))
+    notes = tuple(check_against_slide(report.annotations, slide_path))
     version = save_annotation_version(
         report.annotations, cohort_root=cohort.root, case_id=case_id, slide=slide_path
     )
-    return ImportedAnnotations(version, report)
+    return ImportedAnnotations(version, report, notes)
 
 
 def export_annotations(

@@ -35,6 +35,7 @@ def test_import_then_export_keeps_the_regions(cohort: Path, tmp_path: Path, caps
     written = cohort / ".corebt" / "annotations" / "P1" / "CMU-1-Small-Region.v001.geojson"
     assert f"wrote {written} (v001)" in out
     assert "3 region(s) read, 3 feature(s) skipped" in out and "detection" in out
+    assert "2 region(s) reach outside the slide (2220 x 2967" in out
     assert main(args) == 0  # a second import is a new version
     assert written.with_name("CMU-1-Small-Region.v002.geojson").is_file()
 
