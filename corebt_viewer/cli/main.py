@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "cmd_slide",  # slide-embed
     "cmd_fusion",  # train, evaluate, predict
     "cmd_review",  # review
+    "cmd_annotations",  # annotations import, annotations export
 )
 
 
