@@ -50,12 +50,14 @@ class TilingSettings:
     mpp_override: float | None = None
 
     def as_dict(self) -> dict:
+        from corebt_viewer.embed.tissue import tissue_method
+
         return {
             "target_mpp": self.target_mpp,
             "tile_size": self.tile_size,
             "min_tissue": self.min_tissue,
             "mpp_override": self.mpp_override,
-            "tissue": "clam-like-v1",
+            "tissue": tissue_method(),  # marker ink and dark debris removed
         }
 
 
