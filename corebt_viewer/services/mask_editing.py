@@ -7,8 +7,9 @@ applies as one undoable step, e.g. ``layer.data_setitem(edit.indices, edit.value
 The tools work on the bounding box of what they touch, so they stay fast on whole brains.
 
 The tools are the ones that make 3D Slicer's Segment Editor and ITK-SNAP quicker than plain
-painting: paint limited to an intensity range, remove small islands, smooth a region and
-fill between slices (shape-based interpolation of signed distance maps).
+painting: remove small islands, smooth a region and fill between slices (shape-based
+interpolation of signed distance maps). Paint limited to an intensity range is done by the
+viewer's own brush (:mod:`corebt_viewer.gui.mask_intensity`).
 """
 
 from __future__ import annotations
@@ -136,58 +137,6 @@ def brush_indices(
     dist2 = sum(((grid[a] - centre[a]) * rel[a]) ** 2 for a in dims)
     inside = dist2 <= radius**2
     return tuple(g[inside].astype(np.intp) for g in grid)
-
-
-def paint_in_intensity_range(
-    labels: np.ndarray,
-    image: np.ndarray,
-    *,
-    center: Sequence[float],
-    brush_size: float,
-    label: int,
-    intensity_range: tuple[float, float],
-    dims: Sequence[int] | None = None,
-    scale: Sequence[float] | None = None,
-    preserve_labels: bool = False,
-) -> LabelEdit:
-    """Paint `label` with a round brush, only where the image lies within `intensity_range`.
-
-    Like Slicer's "editable intensity range": the brush touches only voxels whose
-    intensity in the sequence in view is within ``[low, high]``. With `preserve_labels`
-    it paints background only (erasing with ``label=0`` ignores that).
-
-    Returns
-    -------
-    LabelEdit
-        The voxels to change; ``labels`` itself is not modified.
-    """
-    if image.shape != labels.shape:
-        raise ValueError(f"image {image.shape} and labels {labels.shape} differ in shape")
-    low, high = sorted(float(v) for v in intensity_range)
-    idx = brush_indices(labels.shape, center, brush_size, dims=dims, scale=scale)
-    values = image[idx]
-    keep = (values >= low) & (values <= high)
-    old = labels[idx]
-    keep &= old != label
-    if preserve_labels and label != 0:
-        keep &= old == 0
-    chosen = tuple(i[keep] for i in idx)
-    return LabelEdit(chosen, np.full(chosen[0].size, label, dtype=labels.dtype), old[keep])
-
-
-def restrict_to_intensity_range(
-    before: np.ndarray, after: np.ndarray, image: np.ndarray, intensity_range: tuple[float, float]
-) -> np.ndarray:
-    """Undo the part of an edit (`before` -> `after`) that fell outside an intensity range.
-
-    For viewers that let their own brush paint first: voxels changed where the image is
-    outside ``[low, high]`` get their old label back.
-    """
-    low, high = sorted(float(v) for v in intensity_range)
-    out = after.copy()
-    outside = (before != after) & ((image < low) | (image > high))
-    out[outside] = before[outside]
-    return out
 
 
 # --------------------------------------------------------------------------- islands
