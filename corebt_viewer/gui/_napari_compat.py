@@ -122,8 +122,10 @@ def labels_history_depth(layer) -> tuple[int, int]:
 
 
 @contextmanager
-def colormap_kept(layer) -> Iterator[None]:
+def colormap_kept(layer) -> Iterator[list]:
     """While new data of the same dtype is set, keep the canvas's colour lookup.
+
+    Yields the callbacks it blocked (none when no canvas shows the layer).
 
     napari's vispy labels layer connects ``_on_colormap_change`` (by name, as a weak
     method reference) to ``layer.events.data`` and relinks its shader each time: 15-30 ms
@@ -140,7 +142,7 @@ def colormap_kept(layer) -> Iterator[None]:
     for callback in rebuilds:
         emitter.block(callback)
     try:
-        yield
+        yield rebuilds
     finally:
         for callback in rebuilds:
             emitter.unblock(callback)

@@ -98,11 +98,11 @@ class EditTab(QWidget):
             self.mode_group.addButton(button, i)
             row.addWidget(button)
             self.mode_buttons[mode] = button
-        self.mode_group.idClicked.connect(
-            lambda i: self.settings.set("mode", MODE_BUTTONS[i][0])
-        )
+        self.mode_group.idClicked.connect(lambda i: self.settings.set("mode", MODE_BUTTONS[i][0]))
         row.addStretch(1)
-        self.undo_button = _button("↶", "Undo the last stroke or tool (Ctrl+Z on the canvas)", False)
+        self.undo_button = _button(
+            "↶", "Undo the last stroke or tool (Ctrl+Z on the canvas)", False
+        )
         self.undo_button.clicked.connect(self.undo_requested)
         self.redo_button = _button("↷", "Redo (Ctrl+Shift+Z on the canvas)", False)
         self.redo_button.clicked.connect(self.redo_requested)

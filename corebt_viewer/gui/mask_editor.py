@@ -2,43 +2,28 @@
 
 It edits the MRI canvas's labels layer in place (the layer's array *is* the
 :class:`~corebt_viewer.services.mask_session.MaskSession`'s working labels), so napari's
-own painting, undo and redo apply. Around that it adds what Slicer's Segment Editor and
-ITK-SNAP users rely on: a label picker naming the BraTS regions, a visible 2D / 3D edit
-switch, paint limited to an intensity range, remove small islands, smooth a region and
-fill between slices (each one undoable step), a live table of region volumes with changed
-voxels and Dice against the original, Ctrl+S to a new version (the original is never
-written), the versions list, and the case's review.
-
-This module only assembles the parts: the tabs (:mod:`~corebt_viewer.gui.mask_edit_tab`,
-:mod:`~corebt_viewer.gui.mask_tools`, :mod:`~corebt_viewer.gui.mask_versions_tab`), the
-two-way layer binding (:mod:`~corebt_viewer.gui.mask_binding`), the statistics
-(:mod:`~corebt_viewer.gui.mask_stats`) and the guard (:mod:`~corebt_viewer.gui.mask_guard`).
+own painting, undo and redo apply. This module assembles the parts: the tabs (``mask_edit_tab``,
+``mask_tools``, ``mask_versions_tab``, ``mask_outputs_tab``, the review), the two-way layer
+binding (``mask_binding``), the statistics (``mask_stats``) and the guard (``mask_guard``).
 The state lives in Qt-free objects: the session, its edit history and the edit settings
 (:mod:`corebt_viewer.services.mask_settings`). Every task runs on one worker pool.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
-from qtpy.QtWidgets import (
-    QGroupBox,
-    QHBoxLayout,
-    QLabel,
-    QPushButton,
-    QTabWidget,
-    QVBoxLayout,
-    QWidget,
-)
 from qtpy.QtCore import Signal
+from qtpy.QtWidgets import QHBoxLayout, QLabel, QPushButton, QTabWidget, QVBoxLayout, QWidget
 
 from corebt_viewer.gui import layers as L
 from corebt_viewer.gui.mask_binding import LayerBinding
 from corebt_viewer.gui.mask_edit_tab import EditTab
-from corebt_viewer.gui.mask_guard import AUTOSAVE_MS, Answer, MaskGuard, Prompts
+from corebt_viewer.gui.mask_guard import AUTOSAVE_MS, MaskGuard, Prompts
+from corebt_viewer.gui.mask_outputs_tab import OutputsTab
+from corebt_viewer.gui.mask_saving import SavingAndVersions
 from corebt_viewer.gui.mask_stats import StatsScheduler, StatsTable
 from corebt_viewer.gui.mask_tools import TOOLS, ToolsTab  # noqa: F401 - TOOLS re-exported
 from corebt_viewer.gui.mask_versions_tab import VersionsTab
@@ -48,11 +33,10 @@ from corebt_viewer.gui.workers import WorkerPool
 from corebt_viewer.services import mask_editing as me
 from corebt_viewer.services.mask_settings import EditSettings
 
-log = logging.getLogger("corebt_viewer.gui")
 MUTED, WARN, ERROR = "color: #9a9a9a;", "color: #ffb347;", "color: #ff6b6b;"
 
 
-class MaskEditor(QWidget):
+class MaskEditor(SavingAndVersions, QWidget):
     """Dock widget editing the open case's tumour mask.
 
     Parameters
@@ -153,7 +137,10 @@ class MaskEditor(QWidget):
         self.tabs.addTab(self.tools_tab, "Tools")
         self.tabs.addTab(self.versions_tab, "Versions")
         self.tabs.addTab(self.review, "Review")
-        self.tabs.addTab(self._build_outputs_tab(), "3D")
+        self.outputs_tab = OutputsTab()
+        self.outputs_tab.summary_requested.connect(self.summary_requested)
+        self.surfaces = self.outputs_tab.surfaces
+        self.tabs.addTab(self.outputs_tab, "3D")
         self.tabs.setTabToolTip(4, "3D surfaces, mesh export and the case summary")
         layout.addWidget(self.tabs)
         self.stats_table = StatsTable()
@@ -179,27 +166,6 @@ class MaskEditor(QWidget):
         self.islands_ml = self.tools_tab.islands_ml
         self.tool_status = self.tools_tab.status
 
-    def _build_outputs_tab(self) -> QWidget:
-        from corebt_viewer.gui.surface_view import SurfacePanel
-
-        tab = QWidget()
-        layout = QVBoxLayout(tab)
-        layout.setContentsMargins(4, 4, 4, 4)
-        box = QGroupBox("Tumour surfaces")
-        inner = QVBoxLayout(box)
-        self.surfaces = SurfacePanel()
-        inner.addWidget(self.surfaces)
-        layout.addWidget(box)
-        self.summary_button = QPushButton("Export case summary (PDF + PNG)…")
-        self.summary_button.setToolTip(
-            "One page: key MRI slice with the mask, slides with the heat map, prediction, "
-            "modality weights, ablation table and region volumes"
-        )
-        self.summary_button.clicked.connect(lambda: self.summary_requested.emit())
-        layout.addWidget(self.summary_button)
-        layout.addStretch(1)
-        return tab
-
     def _set_enabled(self, on: bool) -> None:
         self.edit_tab.setEnabled(on)
         self.tools_tab.setEnabled(on)
@@ -207,7 +173,8 @@ class MaskEditor(QWidget):
 
     def _say(self, text: str, style: str = MUTED) -> None:
         self.state_label.setText(text)
-        self.state_label.setStyleSheet(style)
+        if self.state_label.styleSheet() != style:  # a new style sheet re-polishes
+            self.state_label.setStyleSheet(style)
 
     # ================================================================== binding
     def set_cohort(self, cohort_root: str | Path, case_ids: list[str], db=None) -> None:
@@ -363,7 +330,9 @@ class MaskEditor(QWidget):
         base = session.base.label if session.base is not None else "new mask"
         if session.has_unsaved_edits:
             edits = session.history.edits
-            count = f"{edits} unsaved edit{'s' if edits != 1 else ''}" if edits > 0 else "unsaved edits"
+            count = (
+                f"{edits} unsaved edit{'s' if edits != 1 else ''}" if edits > 0 else "unsaved edits"
+            )
             self._say(f"● {count} (from {base})", WARN)
         else:
             self._say(f"{base} · saved")
@@ -393,81 +362,6 @@ class MaskEditor(QWidget):
     def apply_tool(self, name: str) -> None:
         """Run a tool in a worker; its result lands as one undoable step."""
         self.tools_tab.run(name)
-
-    # ================================================================== saving, versions
-    def save(self):
-        """Ctrl+S: write the working labels as a new version; returns the SavedMask."""
-        if self.session is None or not self.save_button.isEnabled():
-            return None
-        if self.review.reviewer:
-            self.session.author = self.review.reviewer
-        try:
-            saved = self.session.save()
-        except Exception as exc:  # noqa: BLE001 - the user sees why, edits stay
-            self._say(f"Save failed: {exc}", ERROR)
-            log.warning("saving the mask of %s: %s", self.session.case_id, exc)
-            return None
-        self._on_saved(saved)
-        return saved
-
-    def _on_saved(self, saved) -> None:
-        self.refresh_versions()
-        self._update_state()
-        if self.session is not None:
-            self.review.show_case(self.session.case_id)
-            self.review.review_changed.emit(self.session.case_id, self.review.status().title)
-            self._say(f"Saved {saved.version.label} · {saved.version.path.name}")
-        self.saved.emit(saved)
-
-    def new_mask(self) -> None:
-        """Start an empty mask for a case that has none."""
-        if self.session is None:
-            return
-        self.new_button.hide()
-        self._set_enabled(True)
-        if self.layer is not None:
-            self.layer.visible = True
-        self.set_mode("paint")
-        self._say("New mask · unsaved")
-        self.mask_created.emit()
-
-    def refresh_versions(self) -> None:
-        self.versions_tab.refresh(self.session)
-
-    def open_version(self, version) -> bool:
-        """Load `version` into the working labels (asks about unsaved edits first)."""
-        if self.session is None:
-            return False
-        if self.session.has_unsaved_edits:
-            answer = Answer(self.guard.prompts.unsaved_edits(self, self.session.case_id))
-            if answer is Answer.CANCEL:
-                return False
-            if answer is Answer.SAVE:
-                self.save()
-        self.session.open_version(version)
-        self._labels_replaced()
-        self.refresh_versions()
-        self._set_enabled(True)
-        self.new_button.hide()
-        self.version_opened.emit(getattr(version, "label", str(version)))
-        return True
-
-    def open_selected_version(self) -> None:
-        version = self.versions_tab.selected()
-        if version is not None:
-            self.open_version(version)
-
-    def make_current(self, version) -> None:
-        if self.session is None:
-            return
-        chosen = self.session.make_current(version)
-        self.versions_tab.note.setText(f"{chosen.label} is now the case's mask.")
-        self.refresh_versions()
-
-    def make_selected_current(self) -> None:
-        version = self.versions_tab.selected()
-        if version is not None:
-            self.make_current(version)
 
     def shutdown(self) -> None:
         """Window closing: save the review, stop autosaving, close the database."""

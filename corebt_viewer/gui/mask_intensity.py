@@ -127,7 +127,9 @@ class IntensityBox(QGroupBox):
         self.slider.blockSignals(True)
         self.slider.setRange(lo, hi)
         if new_source or not (lo <= current[0] < current[1] <= hi):
-            self.slider.setValue(tuple(float(v) for v in getattr(image, "contrast_limits", (lo, hi))))
+            self.slider.setValue(
+                tuple(float(v) for v in getattr(image, "contrast_limits", (lo, hi)))
+            )
         self.slider.blockSignals(False)
         low, high = self.slider.value()
         try:

@@ -179,8 +179,8 @@ class MaskSession:
         with self._recovery_lock:  # no autosave lands between the save and its cleanup
             self._epoch += 1
             saved = rv.save_mask_version(
-            cohort_root=self.cohort_root,
-            case_id=self.case_id,
+                cohort_root=self.cohort_root,
+                case_id=self.case_id,
                 location=self.location,
                 labels=self.labels,
                 author=self.author,
@@ -228,7 +228,9 @@ class MaskSession:
         with self._recovery_lock:
             if snapshot.epoch != self._epoch:
                 return None
-            return rv.autosave_mask(location=self.location, labels=snapshot.labels, base=snapshot.base)
+            return rv.autosave_mask(
+                location=self.location, labels=snapshot.labels, base=snapshot.base
+            )
 
     def recovery(self) -> mv.Recovery | None:
         """Edits autosaved before a crash, when they differ from what is open now."""
