@@ -211,10 +211,11 @@ class MaskEditor(SavingAndVersions, QWidget):
             layer,
             self.settings,
             session.history,
-            on_labels_changed=self._after_change,
+            on_labels_changed=self.stats.schedule,
             on_refused=lambda message: self._say(message, WARN),
         )
         self.settings.changed.connect(self._on_setting)
+        session.history.changed.connect(self._update_state)  # the state line follows
         self.guard.watch(session)
         self.stats.watch(session)
         if viewer is not None:
@@ -238,6 +239,8 @@ class MaskEditor(SavingAndVersions, QWidget):
         """Stop editing the current layer (the layer itself is left to its canvas)."""
         self.review.commit()
         self.intensity.detach()
+        if self.session is not None:
+            self.session.history.changed.disconnect(self._update_state)
         if self.binding is not None:
             self.settings.changed.disconnect(self._on_setting)
             self.binding.release()
@@ -310,10 +313,6 @@ class MaskEditor(SavingAndVersions, QWidget):
         if self.binding is not None:
             self.binding.redo()
 
-    def _after_change(self) -> None:
-        self._update_state()
-        self.stats.schedule()
-
     def _labels_replaced(self) -> None:
         """Labels changed outside the layer (restore, discard, open a version)."""
         if self.layer is not None:
@@ -346,7 +345,6 @@ class MaskEditor(SavingAndVersions, QWidget):
         self.stats_ms.append(ms)
         self.last_stats = stats
         self.stats_table.show_stats(stats)
-        self._update_state()
         self.stats_shown.emit(stats)
 
     # ================================================================== tools

@@ -125,3 +125,53 @@ def test_autosave_copies_then_writes_in_a_worker(qtbot, bound):
     assert threads and threads[0] != threading.get_ident()
     np.testing.assert_array_equal(session.recovery().labels, painted)  # the snapshot
     assert guard.dirty  # the second stroke is not in the recovery file yet
+
+
+@pytest.mark.parametrize("convention", ["brats2021", "brats2023"])
+def test_increment_key_on_a_real_mask_saves_in_its_convention(
+    qtbot, real_mri_dir, tmp_path, convention
+):
+    """The defect: ``=`` selected label 4 or 5 and saving refused. Now the key stops at the
+    mask's last region and the saved file holds only the convention's labels."""
+    import nibabel as nib
+    from napari.components import ViewerModel
+    from napari.qt import QtViewer
+
+    from corebt_viewer.gui.mask_editor import MaskEditor
+    from corebt_viewer.gui.mask_guard import FixedPrompts
+    from corebt_viewer.io.manifest import MANIFEST_COLUMNS, read_cohort
+    from corebt_viewer.services.mask_session import MaskSession
+
+    seg, t1c = "TCGA-DU-7294_seg_fusion_mav.nii.gz", "TCGA-DU-7294_t1c_bet.nii.gz"
+    source = nib.load(real_mri_dir / seg)
+    values = np.asarray(source.dataobj).copy()  # its regions: 1 and 2 (no enhancing)
+    values[5:8, 5:8, 5:8] = 4 if convention == "brats2021" else 3  # the convention shows
+    nib.save(nib.Nifti1Image(values, source.affine, source.header), tmp_path / seg)
+    (tmp_path / t1c).symlink_to(real_mri_dir / t1c)
+    row = {"patient_id": "TCGA-DU-7294", "t1c": t1c, "seg": seg}
+    lines = [",".join(MANIFEST_COLUMNS), ",".join(f'"{row.get(c, "")}"' for c in MANIFEST_COLUMNS)]
+    (tmp_path / "manifest.csv").write_text("\n".join(lines) + "\n")
+    cohort = read_cohort(tmp_path)
+    session = MaskSession(cohort_root=cohort.root, case=cohort.cases[0])
+    assert session.convention.value == convention
+
+    viewer = ViewerModel()
+    qt_viewer = QtViewer(viewer)
+    qtbot.addWidget(qt_viewer)
+    qt_viewer.show()
+    layer = viewer.add_labels(np.zeros((2, 2, 2), np.uint8))
+    editor = MaskEditor(prompts=FixedPrompts(unsaved="discard"), autosave_ms=100_000)
+    qtbot.addWidget(editor)
+    editor.set_cohort(cohort.root, cohort.ids)
+    editor.bind(session, layer, viewer=viewer)
+    editor.set_mode("paint")
+    editor.set_label(int(Region.OEDEMA))
+    press(qtbot, qt_viewer, Qt.Key.Key_Equal, times=3)  # 3, then 4 and 5 refused
+    assert layer.selected_label == editor.selected_label() == int(Region.ENHANCING)
+    layer.paint((40, 40, 77), layer.selected_label)
+    saved = editor.save()
+    assert saved is not None, editor.state_label.text()
+    written = set(np.unique(np.asarray(nib.load(saved.version.path).dataobj)).tolist())
+    assert written == ({0, 1, 2, 4} if convention == "brats2021" else {0, 1, 2, 3})
+    editor.unbind()
+    editor.shutdown()
