@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from enum import StrEnum
 
+import numpy as np
 from qtpy.QtCore import QObject, QTimer, Signal
 from qtpy.QtWidgets import QMessageBox, QWidget
 
@@ -133,6 +134,7 @@ class MaskGuard(QObject):
         self.runner = runner or LatestOnly(WorkerPool(self, max_threads=1))
         self.session = None
         self._autosaved_revision: int | None = None
+        self._buffer: np.ndarray | None = None  # the background autosave's reused copy
         self.last_error = ""
         self.timer = QTimer(self)
         self.timer.setInterval(int(interval_ms))
@@ -145,6 +147,7 @@ class MaskGuard(QObject):
         self.runner.drop()  # a write in flight belongs to the previous session
         if session is None:
             self._autosaved_revision = None
+            self._buffer = None
             self.timer.stop()
         else:
             self._autosaved_revision = session.history.revision
@@ -177,9 +180,11 @@ class MaskGuard(QObject):
     def autosave_in_background(self) -> Worker | None:
         """The timer's autosave: copy the labels here, compress and write in a worker."""
         session = self.session
-        if not self.dirty or self.runner.busy:
+        if not self.dirty or self.runner.busy:  # (so no write is reading the buffer)
             return None
-        snapshot = session.autosave_snapshot()
+        if self._buffer is None or self._buffer.shape != session.labels.shape:
+            self._buffer = np.empty_like(session.labels)
+        snapshot = session.autosave_snapshot(out=self._buffer)
         self._autosaved_revision = snapshot.revision
 
         def task(progress, cancelled):
