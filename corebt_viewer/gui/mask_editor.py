@@ -243,8 +243,9 @@ class MaskEditor(SavingAndVersions, QWidget):
             self.session.history.changed.disconnect(self._update_state)
         if self.binding is not None:
             self.settings.changed.disconnect(self._on_setting)
-            self.binding.release()
+            self.binding.release()  # the layer goes back to pan/zoom
             self.binding = None
+            self.settings.set("mode", "pan_zoom")
         self.surfaces.remove_surfaces()
         self.guard.watch(None)
         self.stats.watch(None)
