@@ -10,12 +10,33 @@ import pytest
 from qtpy.QtCore import Qt
 
 from corebt_viewer.core.segmentation import Region
-from tests.gui.conftest import make_cohort
+
+SEG, T1C = "TCGA-DU-7294_seg_fusion_mav.nii.gz", "TCGA-DU-7294_t1c_bet.nii.gz"
 
 
-@pytest.fixture(scope="module")
-def cohort(tmp_path_factory):
-    return make_cohort(tmp_path_factory, "binding", 1)
+def real_cohort(folder, real_mri_dir, enhancing: int | None = None):
+    """A one-case cohort of the real TCGA-DU-7294 MRI and mask; with `enhancing` (4 or
+    3) a small enhancing block makes the mask's convention visible (BraTS 2021 or 2023)."""
+    import nibabel as nib
+
+    from corebt_viewer.io.manifest import MANIFEST_COLUMNS, read_cohort
+
+    folder.mkdir(parents=True, exist_ok=True)
+    source = nib.load(real_mri_dir / SEG)
+    values = np.asarray(source.dataobj).copy()  # its regions: 1 and 2 (no enhancing)
+    if enhancing is not None:
+        values[5:8, 5:8, 5:8] = enhancing
+    nib.save(nib.Nifti1Image(values, source.affine, source.header), folder / SEG)
+    (folder / T1C).symlink_to(real_mri_dir / T1C)
+    row = {"patient_id": "TCGA-DU-7294", "t1c": T1C, "seg": SEG}
+    lines = [",".join(MANIFEST_COLUMNS), ",".join(f'"{row.get(c, "")}"' for c in MANIFEST_COLUMNS)]
+    (folder / "manifest.csv").write_text("\n".join(lines) + "\n")
+    return read_cohort(folder)
+
+
+@pytest.fixture
+def cohort(tmp_path, real_mri_dir):
+    return real_cohort(tmp_path / "cohort", real_mri_dir)
 
 
 @pytest.fixture
@@ -139,19 +160,10 @@ def test_increment_key_on_a_real_mask_saves_in_its_convention(
 
     from corebt_viewer.gui.mask_editor import MaskEditor
     from corebt_viewer.gui.mask_guard import FixedPrompts
-    from corebt_viewer.io.manifest import MANIFEST_COLUMNS, read_cohort
     from corebt_viewer.services.mask_session import MaskSession
 
-    seg, t1c = "TCGA-DU-7294_seg_fusion_mav.nii.gz", "TCGA-DU-7294_t1c_bet.nii.gz"
-    source = nib.load(real_mri_dir / seg)
-    values = np.asarray(source.dataobj).copy()  # its regions: 1 and 2 (no enhancing)
-    values[5:8, 5:8, 5:8] = 4 if convention == "brats2021" else 3  # the convention shows
-    nib.save(nib.Nifti1Image(values, source.affine, source.header), tmp_path / seg)
-    (tmp_path / t1c).symlink_to(real_mri_dir / t1c)
-    row = {"patient_id": "TCGA-DU-7294", "t1c": t1c, "seg": seg}
-    lines = [",".join(MANIFEST_COLUMNS), ",".join(f'"{row.get(c, "")}"' for c in MANIFEST_COLUMNS)]
-    (tmp_path / "manifest.csv").write_text("\n".join(lines) + "\n")
-    cohort = read_cohort(tmp_path)
+    enhancing = 4 if convention == "brats2021" else 3
+    cohort = real_cohort(tmp_path / "cohort", real_mri_dir, enhancing)
     session = MaskSession(cohort_root=cohort.root, case=cohort.cases[0])
     assert session.convention.value == convention
 
