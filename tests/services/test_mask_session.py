@@ -105,3 +105,20 @@ def test_discard_and_new_mask(cohort):
     saved = new.save()
     assert saved.voxels_changed == 1000 and saved.version.path.name == "NEW_seg.v001.nii.gz"
     assert MaskSession(cohort_root=cohort.root, case=cohort["NEW"]).labels.sum() == 2000
+
+
+def test_snapshot_taken_before_a_save_or_discard_is_never_written(cohort):
+    """The autosave's copy is written in a worker: a save or a discard that happens
+    meanwhile must not be followed by a recovery file of older edits."""
+    session = MaskSession(cohort_root=cohort.root, case=cohort["TCGA-DU-7294"])
+    session.replace_labels(remove_small_islands(session.labels, min_voxels=10_000))
+    snapshot = session.autosave_snapshot()
+    session.discard_edits()
+    assert session.write_autosave(snapshot) is None and session.recovery() is None
+    session.replace_labels(remove_small_islands(session.labels, min_voxels=10_000))
+    snapshot = session.autosave_snapshot(out=np.empty_like(session.labels))
+    assert snapshot.labels is not session.labels
+    session.save()
+    assert session.write_autosave(snapshot) is None and session.recovery() is None
+    session.history.undone()  # unsaved again: a fresh snapshot is written
+    assert session.write_autosave(session.autosave_snapshot()) is not None
