@@ -167,5 +167,7 @@ def test_edit_stats_on_real_mask(real_mri_dir):
 
 
 def test_docstring_examples():
-    results = doctest.testmod(me, extraglobs={"np": np, "Region": Region})
+    from corebt_viewer.services import mask_statistics
+
+    results = doctest.testmod(mask_statistics, extraglobs={"np": np, "Region": Region})
     assert results.failed == 0 and results.attempted > 0
