@@ -16,6 +16,7 @@ import numpy as np
 from corebt_viewer.core.modalities import Sequence
 from corebt_viewer.core.segmentation import REGIONS, Region, Segmentation
 from corebt_viewer.core.volume import Volume
+from corebt_viewer.gui import _napari_compat as compat
 
 TRANSPARENT = (0.0, 0.0, 0.0, 0.0)
 
@@ -188,7 +189,7 @@ def replace_image_data(layer, data, kwargs: dict) -> None:
     if "contrast_limits" in kwargs:
         lo, hi = kwargs["contrast_limits"]
         layer.contrast_limits_range = (lo, hi)
-    if getattr(layer, "_type_string", "") == "labels":
+    if _is_labels(layer):
         set_labels_data(layer, data)
     else:
         layer.data = data
@@ -201,6 +202,12 @@ def replace_image_data(layer, data, kwargs: dict) -> None:
             setattr(layer, key, kwargs[key])
 
 
+def _is_labels(layer) -> bool:
+    from napari.layers import Labels
+
+    return isinstance(layer, Labels)
+
+
 def set_labels_data(layer, data) -> None:
     """Give a labels layer new data, keeping its colour lookup if the dtype is the same.
 
@@ -209,23 +216,12 @@ def set_labels_data(layer, data) -> None:
     lookup depends only on the colormap and the data types, so it is kept while the dtype
     stays; with another dtype napari rebuilds it as usual.
     """
-    emitter = layer.events.data
     old, new = getattr(layer.data, "dtype", None), getattr(data, "dtype", None)
-    keep = old is not None and new is not None and np.dtype(old) == np.dtype(new)
-    rebuilds = []
-    if keep:  # napari's canvas connects its VispyLabelsLayer._on_colormap_change by name
-        for ref in emitter.callbacks:
-            if isinstance(ref, tuple) and ref[1] == "_on_colormap_change":
-                callback = getattr(ref[0](), ref[1], None)
-                if callback is not None:
-                    rebuilds.append(callback)
-    for callback in rebuilds:
-        emitter.block(callback)
-    try:
+    if old is not None and new is not None and np.dtype(old) == np.dtype(new):
+        with compat.colormap_kept(layer):
+            layer.data = data
+    else:
         layer.data = data
-    finally:
-        for callback in rebuilds:
-            emitter.unblock(callback)
 
 
 def replace_labels_data(layer, data, kwargs: dict) -> None:
@@ -253,19 +249,10 @@ def one_scene_update(qt_viewer) -> Iterator[None]:
     this block the rebuild waits, and runs once at the end if any of those changed.
     (napari's own ``LayerList.batched_update`` also runs a full garbage collection.)
     """
-    canvas = getattr(qt_viewer, "canvas", None)
-    if getattr(canvas, "_pause_scene_graph", True):  # another napari, or already paused
-        yield
-        return
     viewer = qt_viewer.viewer
     before = _scene_state(viewer)
-    canvas._pause_scene_graph = True  # noqa: SLF001 - napari has no public switch
-    try:
+    with compat.scene_graph_paused(qt_viewer, lambda: _scene_state(viewer) != before):
         yield
-    finally:
-        canvas._pause_scene_graph = False  # noqa: SLF001
-        if _scene_state(viewer) != before:
-            canvas._update_scenegraph()  # noqa: SLF001
 
 
 def _scene_state(viewer) -> tuple:
@@ -276,12 +263,7 @@ def _scene_state(viewer) -> tuple:
 
 def reset_labels_history(layer) -> None:
     """Forget a labels layer's undo/redo steps (its labels changed outside its history)."""
-    reset = getattr(layer, "_reset_history", None)
-    if reset is not None:
-        reset()
-    else:  # napari resets the history when a layer stops being editable
-        layer.editable = False
-        layer.editable = True
+    compat.reset_labels_history(layer)
 
 
 def voxel_to_world(affine: np.ndarray, voxel, voxel_size) -> tuple[float, float, float]:

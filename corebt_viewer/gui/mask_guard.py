@@ -1,7 +1,9 @@
 """Never lose a mask edit: autosave timer, crash recovery offer, ask before leaving a case.
 
 The :class:`MaskGuard` watches the open :class:`~corebt_viewer.services.mask_session.MaskSession`:
-every few seconds it writes unsaved edits to the case's recovery file; when a case with a
+every few seconds, when the labels changed since the last autosave, it copies them (a few
+ms on the UI thread) and a worker compresses and writes the copy to the case's recovery
+file; when a case with a
 recovery file opens it offers to restore it; before the viewer switches case or closes it
 asks what to do with unsaved edits (save, discard or stay). The questions go through a
 :class:`Prompts` object, so tests (and scripts) answer them without a dialog.
@@ -12,8 +14,12 @@ from __future__ import annotations
 import logging
 from enum import StrEnum
 
+import numpy as np
 from qtpy.QtCore import QObject, QTimer, Signal
 from qtpy.QtWidgets import QMessageBox, QWidget
+
+from corebt_viewer.gui.task_runner import LatestOnly
+from corebt_viewer.gui.workers import Worker, WorkerPool
 
 log = logging.getLogger("corebt_viewer.gui")
 
@@ -93,11 +99,15 @@ class MaskGuard(QObject):
         Autosave period.
     prompts : Prompts, optional
         Who answers the questions (default: dialogs).
+    runner : LatestOnly, optional
+        Where the recovery file is written (default: a pool of the guard's own).
 
     Signals
     -------
     autosaved(str)
         Path of the recovery file just written.
+    autosave_failed(str)
+        Why the recovery file could not be written (the edits are still unsaved).
     labels_replaced()
         The working labels changed outside the layer's history (restore, discard):
         the layer must redraw and forget its undo steps.
@@ -106,6 +116,7 @@ class MaskGuard(QObject):
     """
 
     autosaved = Signal(str)
+    autosave_failed = Signal(str)
     labels_replaced = Signal()
     saved = Signal(object)
 
@@ -115,47 +126,89 @@ class MaskGuard(QObject):
         *,
         interval_ms: int = AUTOSAVE_MS,
         prompts: Prompts | None = None,
+        runner: LatestOnly | None = None,
     ):
         super().__init__(parent)
         self._parent = parent
         self.prompts = prompts or Prompts()
+        self.runner = runner or LatestOnly(WorkerPool(self, max_threads=1))
         self.session = None
-        self.dirty = False  # edits since the last autosave (cheap check for the timer)
+        self._autosaved_revision: int | None = None
+        self._buffer: np.ndarray | None = None  # the background autosave's reused copy
         self.last_error = ""
         self.timer = QTimer(self)
         self.timer.setInterval(int(interval_ms))
-        self.timer.timeout.connect(self.autosave)
+        self.timer.timeout.connect(self.autosave_in_background)
 
     # ------------------------------------------------------------------ session
     def watch(self, session) -> None:
         """Guard `session` (None: nothing open) and start the autosave timer."""
         self.session = session
-        self.dirty = False
+        self.runner.drop()  # a write in flight belongs to the previous session
         if session is None:
+            self._autosaved_revision = None
+            self._buffer = None
             self.timer.stop()
         else:
+            self._autosaved_revision = session.history.revision
             self.timer.start()
 
-    def mark_edited(self, *_) -> None:
-        """Note an edit (connect to ``layer.events.paint``)."""
-        self.dirty = True
+    @property
+    def dirty(self) -> bool:
+        """Unsaved edits made since the last autosave (a counter test, no volume compare)."""
+        session = self.session
+        return (
+            session is not None
+            and session.has_unsaved_edits
+            and session.history.revision != self._autosaved_revision
+        )
 
     def autosave(self) -> str | None:
-        """Write unsaved edits to the recovery file now; returns its path, or None."""
+        """Write unsaved edits to the recovery file now, here; returns its path, or None."""
         session = self.session
-        if session is None or not self.dirty:
+        if not self.dirty:
             return None
-        self.dirty = False
+        snapshot = session.autosave_snapshot()
+        self._autosaved_revision = snapshot.revision
         try:
-            path = session.autosave()
-        except Exception as exc:  # noqa: BLE001 - autosave must never break editing
-            self.last_error = str(exc)
-            log.warning("autosave of %s failed: %s", session.case_id, exc)
+            path = session.write_autosave(snapshot)
+        except Exception as exc:  # noqa: BLE001 - shown to the user; editing goes on
+            self._failed(session, str(exc))
             return None
-        if path is None:
+        return self._written(path)
+
+    def autosave_in_background(self) -> Worker | None:
+        """The timer's autosave: copy the labels here, compress and write in a worker."""
+        session = self.session
+        if not self.dirty or self.runner.busy:  # (so no write is reading the buffer)
             return None
+        if self._buffer is None or self._buffer.shape != session.labels.shape:
+            self._buffer = np.empty_like(session.labels)
+        snapshot = session.autosave_snapshot(out=self._buffer)
+        self._autosaved_revision = snapshot.revision
+
+        def task(progress, cancelled):
+            return session.write_autosave(snapshot)
+
+        return self.runner.run(
+            task,
+            name=f"autosaving the mask of {session.case_id}",
+            on_result=self._written,
+            on_failed=lambda message: self._failed(session, message),
+        )
+
+    def _written(self, path) -> str | None:
+        if path is None:  # saved or discarded meanwhile: nothing was written
+            return None
+        self.last_error = ""
         self.autosaved.emit(str(path))
         return str(path)
+
+    def _failed(self, session, message: str) -> None:
+        self.last_error = message
+        self._autosaved_revision = None  # try again at the next tick
+        log.warning("autosave of %s failed: %s", session.case_id, message)
+        self.autosave_failed.emit(message)
 
     def offer_recovery(self) -> bool:
         """Ask to restore autosaved edits of the open case; True when restored."""
@@ -171,7 +224,6 @@ class MaskGuard(QObject):
             return False
         if self.prompts.restore_recovery(self._parent, session.case_id, found.saved_at):
             restored = session.restore_recovery()
-            self.dirty = restored
             if restored:
                 self.labels_replaced.emit()
             return restored
@@ -187,12 +239,10 @@ class MaskGuard(QObject):
         answer = Answer(self.prompts.unsaved_edits(self._parent, session.case_id))
         if answer is Answer.SAVE:
             saved = session.save()
-            self.dirty = False
             self.saved.emit(saved)
             return True
         if answer is Answer.DISCARD:
             session.discard_edits()
-            self.dirty = False
             self.labels_replaced.emit()
             return True
         return False
@@ -200,4 +250,5 @@ class MaskGuard(QObject):
     def stop(self) -> None:
         """Stop autosaving (the window closes)."""
         self.timer.stop()
+        self.runner.drop()
         self.session = None

@@ -39,7 +39,9 @@ class MaskReview(QObject):
     def __init__(self, window, *, prompts: Prompts | None = None, autosave_ms: int = AUTOSAVE_MS):
         super().__init__(window)
         self.window = window
-        self.editor = MaskEditor(window, prompts=prompts, autosave_ms=autosave_ms)
+        self.editor = MaskEditor(
+            window, prompts=prompts, autosave_ms=autosave_ms, workers=window.workers
+        )
         self.dock = QDockWidget("Mask and review", window)
         self.dock.setObjectName("Mask and review")
         scroll = QScrollArea()  # small screens scroll; the dock never widens the window
@@ -164,11 +166,7 @@ class MaskReview(QObject):
 
     # ------------------------------------------------------------------ canvas and list
     def _on_mask_created(self) -> None:
-        mri = self.window.mri
-        mri.has_mask = True
-        mri.set_mask_visible(True)
-        mri._apply_visibility()  # noqa: SLF001 - the canvas has no public "mask now exists"
-        mri._update_buttons()  # noqa: SLF001
+        self.window.mri.show_new_mask()
 
     def _on_saved(self, saved) -> None:
         session = self.editor.session

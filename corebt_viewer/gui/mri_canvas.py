@@ -356,6 +356,13 @@ class MriCanvas(CanvasPane):
             return
         self._apply_view()
 
+    def show_new_mask(self) -> None:
+        """The case has a mask now (a new one, or restored edits): show it and its controls."""
+        self.has_mask = True
+        self.set_mask_visible(True)
+        self._apply_visibility()
+        self._update_buttons()
+
     def set_mask_visible(self, on: bool) -> None:
         if self.mask_check.isChecked() != on:
             self.mask_check.setChecked(on)

@@ -7,8 +7,9 @@ applies as one undoable step, e.g. ``layer.data_setitem(edit.indices, edit.value
 The tools work on the bounding box of what they touch, so they stay fast on whole brains.
 
 The tools are the ones that make 3D Slicer's Segment Editor and ITK-SNAP quicker than plain
-painting: paint limited to an intensity range, remove small islands, smooth a region and
-fill between slices (shape-based interpolation of signed distance maps).
+painting: remove small islands, smooth a region and fill between slices (shape-based
+interpolation of signed distance maps). Paint limited to an intensity range is done by the
+viewer's own brush (:mod:`corebt_viewer.gui.mask_intensity`).
 """
 
 from __future__ import annotations
@@ -18,7 +19,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from corebt_viewer.core.segmentation import REGIONS, Region
+from corebt_viewer.core.segmentation import REGIONS
+
+# the live table's statistics live in their own module; kept importable from here
+from corebt_viewer.services.mask_statistics import EditStats, RegionStats, edit_stats  # noqa: F401
 
 # --------------------------------------------------------------------------- edits
 
@@ -136,58 +140,6 @@ def brush_indices(
     dist2 = sum(((grid[a] - centre[a]) * rel[a]) ** 2 for a in dims)
     inside = dist2 <= radius**2
     return tuple(g[inside].astype(np.intp) for g in grid)
-
-
-def paint_in_intensity_range(
-    labels: np.ndarray,
-    image: np.ndarray,
-    *,
-    center: Sequence[float],
-    brush_size: float,
-    label: int,
-    intensity_range: tuple[float, float],
-    dims: Sequence[int] | None = None,
-    scale: Sequence[float] | None = None,
-    preserve_labels: bool = False,
-) -> LabelEdit:
-    """Paint `label` with a round brush, only where the image lies within `intensity_range`.
-
-    Like Slicer's "editable intensity range": the brush touches only voxels whose
-    intensity in the sequence in view is within ``[low, high]``. With `preserve_labels`
-    it paints background only (erasing with ``label=0`` ignores that).
-
-    Returns
-    -------
-    LabelEdit
-        The voxels to change; ``labels`` itself is not modified.
-    """
-    if image.shape != labels.shape:
-        raise ValueError(f"image {image.shape} and labels {labels.shape} differ in shape")
-    low, high = sorted(float(v) for v in intensity_range)
-    idx = brush_indices(labels.shape, center, brush_size, dims=dims, scale=scale)
-    values = image[idx]
-    keep = (values >= low) & (values <= high)
-    old = labels[idx]
-    keep &= old != label
-    if preserve_labels and label != 0:
-        keep &= old == 0
-    chosen = tuple(i[keep] for i in idx)
-    return LabelEdit(chosen, np.full(chosen[0].size, label, dtype=labels.dtype), old[keep])
-
-
-def restrict_to_intensity_range(
-    before: np.ndarray, after: np.ndarray, image: np.ndarray, intensity_range: tuple[float, float]
-) -> np.ndarray:
-    """Undo the part of an edit (`before` -> `after`) that fell outside an intensity range.
-
-    For viewers that let their own brush paint first: voxels changed where the image is
-    outside ``[low, high]`` get their old label back.
-    """
-    low, high = sorted(float(v) for v in intensity_range)
-    out = after.copy()
-    outside = (before != after) & ((image < low) | (image > high))
-    out[outside] = before[outside]
-    return out
 
 
 # --------------------------------------------------------------------------- islands
@@ -428,111 +380,3 @@ def fill_between_slices(
                 inside &= plane == 0
             plane[inside] = region
     return out
-
-
-# --------------------------------------------------------------------------- statistics
-
-
-@dataclass(frozen=True)
-class RegionStats:
-    """Volume, change and agreement of one region (or of the whole tumour)."""
-
-    name: str
-    volume_ml: float
-    original_ml: float
-    added_voxels: int
-    removed_voxels: int
-    dice: float
-
-    @property
-    def changed_voxels(self) -> int:
-        return self.added_voxels + self.removed_voxels
-
-
-@dataclass(frozen=True)
-class EditStats:
-    """Per-region comparison of an edited mask with the original.
-
-    Attributes
-    ----------
-    regions : dict
-        Region -> RegionStats.
-    whole_tumour : RegionStats
-        All tumour labels together.
-    changed_voxels : int
-        Voxels whose label differs (any change, including between regions).
-    changed_ml : float
-    """
-
-    regions: dict[Region, RegionStats]
-    whole_tumour: RegionStats
-    changed_voxels: int
-    changed_ml: float
-
-    def rows(self) -> list[RegionStats]:
-        """Table rows: the three regions, then the whole tumour."""
-        return [*self.regions.values(), self.whole_tumour]
-
-
-def _dice(a: int, b: int, both: int) -> float:
-    return 1.0 if a + b == 0 else 2.0 * both / (a + b)
-
-
-def edit_stats(original: np.ndarray, current: np.ndarray, voxel_size: Sequence[float]) -> EditStats:
-    """Region volumes (mL), changed voxels and Dice against the original, in one pass.
-
-    Parameters
-    ----------
-    original, current : ndarray
-        Canonical label arrays of the same shape (labels 0-3).
-    voxel_size : sequence of float
-        Millimetres per voxel.
-
-    Returns
-    -------
-    EditStats
-        Dice is 1.0 for a region empty in both masks.
-
-    Examples
-    --------
-    >>> a = np.zeros((4, 4, 4), np.uint8); a[1:3, 1:3, 1:3] = 2
-    >>> b = a.copy(); b[1, 1, 1] = 0
-    >>> s = edit_stats(a, b, (1, 1, 1))
-    >>> s.changed_voxels, round(s.regions[Region.OEDEMA].dice, 3)
-    (1, 0.933)
-    """
-    if original.shape != current.shape:
-        raise ValueError(f"masks differ in shape: {original.shape} vs {current.shape}")
-    if original.size and (
-        min(original.min(), current.min()) < 0 or max(original.max(), current.max()) > 3
-    ):
-        raise ValueError("masks must hold canonical labels 0-3")
-    pair = original.astype(np.uint8) * np.uint8(4)
-    pair += current.astype(np.uint8, copy=False)
-    table = np.bincount(pair.ravel(), minlength=16).reshape(4, 4)  # [original, current]
-    voxel_ml = _voxel_ml(voxel_size)
-    regions = {}
-    for region in REGIONS:
-        r = int(region)
-        before, after, both = int(table[r].sum()), int(table[:, r].sum()), int(table[r, r])
-        regions[region] = RegionStats(
-            region.title,
-            after * voxel_ml,
-            before * voxel_ml,
-            after - both,
-            before - both,
-            _dice(before, after, both),
-        )
-    tumour_before = int(table[1:].sum())
-    tumour_after = int(table[:, 1:].sum())
-    tumour_both = int(table[1:, 1:].sum())
-    whole = RegionStats(
-        "Whole tumour",
-        tumour_after * voxel_ml,
-        tumour_before * voxel_ml,
-        tumour_after - tumour_both,
-        tumour_before - tumour_both,
-        _dice(tumour_before, tumour_after, tumour_both),
-    )
-    changed = int(table.sum() - np.trace(table))
-    return EditStats(regions, whole, changed, changed * voxel_ml)

@@ -2,13 +2,25 @@
 
 A :class:`MaskSession` is what a viewer holds between opening a case and leaving it: the
 original labels, the working labels (the array a napari Labels layer edits in place), the
-version they came from, whether there are unsaved edits, and the actions Ctrl+S, autosave,
-restore after a crash, reopen a version and make it current. Each action goes through
+version they came from, an :class:`~corebt_viewer.services.mask_settings.EditHistory` that
+says whether there are unsaved edits, and the actions Ctrl+S, autosave, restore after a
+crash, reopen a version and make it current. Each action goes through
 :mod:`corebt_viewer.services.review`, so the CLI, scripts and the GUI behave the same.
+
+Whoever changes :attr:`MaskSession.labels` tells :attr:`MaskSession.history` (the viewer's
+layer binding does it on every stroke, undo and redo; :meth:`MaskSession.apply` and
+:meth:`MaskSession.replace_labels` do it themselves): "unsaved edits" is then a position
+test, not a comparison of two whole volumes on every stroke.
+
+Autosave is split for viewers: :meth:`MaskSession.autosave_snapshot` copies the labels
+(milliseconds, on the caller's thread) and :meth:`MaskSession.write_autosave` compresses
+and writes the copy (any thread); a snapshot taken before a save or a discard is dropped.
 """
 
 from __future__ import annotations
 
+import threading
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +31,17 @@ from corebt_viewer.io import mask_versions as mv
 from corebt_viewer.io.review_db import ReviewDB
 from corebt_viewer.services import review as rv
 from corebt_viewer.services.mask_editing import EditStats, LabelEdit, edit_stats
+from corebt_viewer.services.mask_settings import EditHistory
+
+
+@dataclass(frozen=True)
+class AutosaveSnapshot:
+    """A copy of unsaved labels to write to the recovery file (see :meth:`write_autosave`)."""
+
+    labels: np.ndarray
+    base: Path | None
+    epoch: int
+    revision: int
 
 
 class MaskSession:
@@ -45,6 +68,8 @@ class MaskSession:
     base : MaskVersion or None
         The version the working labels started from (None for a brand-new mask).
     location : MaskLocation
+    history : EditHistory
+        Edits since the labels were opened or saved; tell it about every change.
     """
 
     def __init__(
@@ -70,7 +95,11 @@ class MaskSession:
         self.original_labels.flags.writeable = False
         self.base: mv.MaskVersion | None = None
         self.labels = np.zeros(header.shape, np.uint8)
-        self._saved = self.labels.copy()
+        self.history = EditHistory()
+        # recovery writes and removals are serialised; a save, discard or open starts a new
+        # epoch, and a snapshot of an older epoch is never written
+        self._recovery_lock = threading.Lock()
+        self._epoch = 0
         self.open_version(None)
 
     # ------------------------------------------------------------------ state
@@ -81,8 +110,8 @@ class MaskSession:
 
     @property
     def has_unsaved_edits(self) -> bool:
-        """True when the working labels differ from the version they were opened or saved as."""
-        return not np.array_equal(self.labels, self._saved)
+        """True when edits were made since the labels were opened or saved (and not undone)."""
+        return self.history.dirty
 
     def stats(self) -> EditStats:
         """Volumes, changed voxels and Dice of the working labels against the original."""
@@ -91,6 +120,20 @@ class MaskSession:
     def apply(self, edit: LabelEdit) -> None:
         """Apply a tool's edit to the working labels (for callers without a viewer)."""
         edit.apply(self.labels)
+        if edit.n_changed:
+            self.history.edited()
+
+    def replace_labels(self, labels: np.ndarray) -> None:
+        """Put `labels` into the working labels, in place, as one edit."""
+        if labels.shape != self.labels.shape:
+            raise ValueError(f"labels {labels.shape} do not fit the mask {self.labels.shape}")
+        self.labels[...] = labels
+        self.history.edited()
+
+    def _new_epoch(self, *, clean: bool) -> None:
+        with self._recovery_lock:
+            self._epoch += 1
+        self.history.reset(clean=clean)
 
     # ------------------------------------------------------------------ versions
 
@@ -118,7 +161,8 @@ class MaskSession:
             else:
                 known = {v.path: v for v in self.versions()}
                 self.base = known.get(Path(version), mv.MaskVersion(-1, Path(version)))
-        self._saved = self.labels.copy()
+        self._saved = self.labels.copy()  # what "discard" goes back to
+        self._new_epoch(clean=True)
 
     def make_current(self, version: mv.MaskVersion | None) -> mv.MaskVersion:
         """Make a version (None: the original) the one the case uses; no mask file changes."""
@@ -132,34 +176,70 @@ class MaskSession:
 
     def save(self) -> rv.SavedMask:
         """Ctrl+S: write the working labels as a new version, record it, make it current."""
-        saved = rv.save_mask_version(
-            cohort_root=self.cohort_root,
-            case_id=self.case_id,
-            location=self.location,
-            labels=self.labels,
-            author=self.author,
-            original_labels=self.original_labels,
-            convention=self.convention,
-            db=self.db,
-        )
+        with self._recovery_lock:  # no autosave lands between the save and its cleanup
+            self._epoch += 1
+            saved = rv.save_mask_version(
+                cohort_root=self.cohort_root,
+                case_id=self.case_id,
+                location=self.location,
+                labels=self.labels,
+                author=self.author,
+                original_labels=self.original_labels,
+                convention=self.convention,
+                db=self.db,
+            )
         self.base = saved.version
         self._saved = self.labels.copy()
+        self.history.mark_clean()
         return saved
 
     def discard_edits(self) -> None:
         """Go back to the last opened or saved labels and forget the recovery file."""
         self.labels[...] = self._saved
-        rv.discard_mask_recovery(location=self.location)
+        with self._recovery_lock:
+            self._epoch += 1
+            rv.discard_mask_recovery(location=self.location)
+        self.history.reset(clean=True)
 
     # ------------------------------------------------------------------ crash recovery
 
     def autosave(self) -> Path | None:
         """Write unsaved edits to the recovery file; None when there is nothing unsaved."""
+        snapshot = self.autosave_snapshot()
+        return None if snapshot is None else self.write_autosave(snapshot)
+
+    def autosave_snapshot(self, out: np.ndarray | None = None) -> AutosaveSnapshot | None:
+        """A copy of the unsaved labels to autosave (None: nothing unsaved).
+
+        `out`, an array of the labels' shape and dtype that no write is using, receives
+        the copy (a reused buffer costs no fresh pages: about 1 ms for a whole brain).
+        """
         if not self.has_unsaved_edits:
             return None
-        return rv.autosave_mask(
-            location=self.location, labels=self.labels, base=self.base.path if self.base else None
+        if out is not None and out.shape == self.labels.shape and out.dtype == self.labels.dtype:
+            np.copyto(out, self.labels)
+            labels = out
+        else:
+            labels = self.labels.copy()
+        return AutosaveSnapshot(
+            labels,
+            self.base.path if self.base is not None else None,
+            self._epoch,
+            self.history.revision,
         )
+
+    def write_autosave(self, snapshot: AutosaveSnapshot) -> Path | None:
+        """Compress and write `snapshot` to the recovery file (safe from a worker thread).
+
+        Returns None, writing nothing, when the labels were saved, discarded or reopened
+        since the snapshot was taken.
+        """
+        with self._recovery_lock:
+            if snapshot.epoch != self._epoch:
+                return None
+            return rv.autosave_mask(
+                location=self.location, labels=snapshot.labels, base=snapshot.base
+            )
 
     def recovery(self) -> mv.Recovery | None:
         """Edits autosaved before a crash, when they differ from what is open now."""
@@ -178,4 +258,5 @@ class MaskSession:
         if found is None:
             return False
         self.labels[...] = found.labels
+        self._new_epoch(clean=False)
         return True

@@ -109,7 +109,7 @@ def test_recovery_offered_when_case_reopens(win, cohort):
     assert editor.guard.autosave() is not None
     # leave without deciding the session's fate, as a crash would
     editor.guard.watch(None)
-    editor.session._saved = editor.session.labels.copy()  # noqa: SLF001 - simulate the crash
+    editor.session.history.reset(clean=True)  # the crash: nobody is asked about the edits
     editor.guard.prompts = FixedPrompts(unsaved=Answer.DISCARD, restore=True)
     open_and_bind(win, other)
     open_and_bind(win, case_id)

@@ -50,52 +50,6 @@ def test_brush_is_a_disc_on_the_slice_or_a_ball():
     assert len(set(flat[2].tolist())) == 1
 
 
-def test_paint_limited_to_intensity_range(rng):
-    labels = np.zeros((30, 30, 10), dtype=np.uint8)
-    labels[12, 12, 4] = 1  # an existing label inside the brush
-    image = rng.normal(100, 30, size=labels.shape).astype(np.float32)
-    edit = me.paint_in_intensity_range(
-        labels,
-        image,
-        center=(15, 15, 4),
-        brush_size=11,
-        label=2,
-        intensity_range=(90, 130),
-        dims=(0, 1),
-    )
-    painted = edit.apply(labels.copy())
-    changed = painted != labels
-    assert changed.any() and np.all(painted[changed] == 2)
-    assert np.all((image[changed] >= 90) & (image[changed] <= 130))
-    brush = np.zeros_like(changed)
-    brush[me.brush_indices(labels.shape, (15, 15, 4), 11, dims=(0, 1))] = True
-    in_range = brush & (image >= 90) & (image <= 130)
-    assert changed.sum() == (in_range & (labels != 2)).sum()  # every in-range voxel of the brush
-    assert not changed[:, :, [3, 5]].any()  # 2D brush stays on its slice
-
-    kept = me.paint_in_intensity_range(
-        labels,
-        image,
-        center=(15, 15, 4),
-        brush_size=11,
-        label=2,
-        intensity_range=(-1e9, 1e9),
-        dims=(0, 1),
-        preserve_labels=True,
-    )
-    assert kept.apply(labels.copy())[12, 12, 4] == 1
-
-
-def test_restrict_to_intensity_range():
-    before = np.zeros((5, 5, 5), np.uint8)
-    after = before.copy()
-    after[1:4, 1:4, 2] = 3
-    image = np.zeros(before.shape)
-    image[1:4, 1, 2] = 500
-    out = me.restrict_to_intensity_range(before, after, image, (400, 600))
-    assert out.sum() == 3 * 3 and np.all(out[1:4, 1, 2] == 3)
-
-
 def test_remove_small_islands_per_region(tumour):
     labels = tumour.copy()
     labels[2:4, 2:4, 2:4] = 3  # 8-voxel enhancing island in background
@@ -213,5 +167,7 @@ def test_edit_stats_on_real_mask(real_mri_dir):
 
 
 def test_docstring_examples():
-    results = doctest.testmod(me, extraglobs={"np": np, "Region": Region})
+    from corebt_viewer.services import mask_statistics
+
+    results = doctest.testmod(mask_statistics, extraglobs={"np": np, "Region": Region})
     assert results.failed == 0 and results.attempted > 0

@@ -13,7 +13,7 @@ import pytest
 from corebt_viewer.core.segmentation import Region
 from corebt_viewer.io.manifest import MANIFEST_COLUMNS, read_cohort
 from corebt_viewer.io.review_db import ReviewDB
-from corebt_viewer.services.mask_editing import paint_in_intensity_range, remove_small_islands
+from corebt_viewer.services.mask_editing import brush_indices, label_edit, remove_small_islands
 from corebt_viewer.services.mask_session import MaskSession
 
 SEG = "TCGA-DU-7294_seg_fusion_mav.nii.gz"
@@ -52,17 +52,11 @@ def test_edit_crash_restore_save_reopen(cohort):
     image = load_volume(cohort.root / T1C).data
     centre = (150, 130, 70)
     low, high = np.percentile(image[image > 0], [40, 90])
-    session.apply(
-        paint_in_intensity_range(
-            session.labels,
-            image,
-            center=centre,
-            brush_size=15,
-            label=int(Region.ENHANCING),
-            intensity_range=(low, high),
-            dims=(0, 1),
-        )
-    )
+    painted = session.labels.copy()
+    brush = brush_indices(painted.shape, centre, 15, dims=(0, 1))
+    keep = (image[brush] >= low) & (image[brush] <= high)
+    painted[tuple(i[keep] for i in brush)] = int(Region.ENHANCING)
+    session.apply(label_edit(session.labels, painted))
     after = session.stats()
     assert session.has_unsaved_edits
     assert after.regions[Region.ENHANCING].volume_ml > before.regions[Region.ENHANCING].volume_ml
@@ -99,7 +93,7 @@ def test_edit_crash_restore_save_reopen(cohort):
 
 def test_discard_and_new_mask(cohort):
     session = MaskSession(cohort_root=cohort.root, case=cohort["TCGA-DU-7294"])
-    session.labels[...] = remove_small_islands(session.labels, min_voxels=10_000)
+    session.replace_labels(remove_small_islands(session.labels, min_voxels=10_000))
     assert session.has_unsaved_edits
     session.autosave()
     session.discard_edits()
@@ -111,3 +105,20 @@ def test_discard_and_new_mask(cohort):
     saved = new.save()
     assert saved.voxels_changed == 1000 and saved.version.path.name == "NEW_seg.v001.nii.gz"
     assert MaskSession(cohort_root=cohort.root, case=cohort["NEW"]).labels.sum() == 2000
+
+
+def test_snapshot_taken_before_a_save_or_discard_is_never_written(cohort):
+    """The autosave's copy is written in a worker: a save or a discard that happens
+    meanwhile must not be followed by a recovery file of older edits."""
+    session = MaskSession(cohort_root=cohort.root, case=cohort["TCGA-DU-7294"])
+    session.replace_labels(remove_small_islands(session.labels, min_voxels=10_000))
+    snapshot = session.autosave_snapshot()
+    session.discard_edits()
+    assert session.write_autosave(snapshot) is None and session.recovery() is None
+    session.replace_labels(remove_small_islands(session.labels, min_voxels=10_000))
+    snapshot = session.autosave_snapshot(out=np.empty_like(session.labels))
+    assert snapshot.labels is not session.labels
+    session.save()
+    assert session.write_autosave(snapshot) is None and session.recovery() is None
+    session.history.undone()  # unsaved again: a fresh snapshot is written
+    assert session.write_autosave(session.autosave_snapshot()) is not None
