@@ -26,6 +26,8 @@ PROFILE_FIELDS = (
     "tile_size",
     "min_tissue",
     "mpp",
+    "regions",
+    "stain_normalisation",
 )
 
 
@@ -87,6 +89,17 @@ def add_profile_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--report-encoder", help="minilm or hashing-tfidf (default: minilm when installed)"
     )
+    group.add_argument(
+        "--regions",
+        metavar="CLASSES",
+        help="embed only tiles inside annotated regions of these classes, e.g. tumour "
+        "(artefact regions always remove their tiles; see `corebt annotations`)",
+    )
+    group.add_argument(
+        "--stain-normalisation",
+        choices=("macenko",),
+        help="normalise tiles to the Macenko reference before the built-in tile encoder",
+    )
     add_tiling_options(group, defaults=False)
     run = parser.add_argument_group("running")
     run.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
@@ -129,6 +142,8 @@ def profile_from_args(args: argparse.Namespace):
         occlusion_blocks=DEFAULT_OCCLUSION_BLOCKS
         if given["occlusion_blocks"] is None
         else given["occlusion_blocks"],
+        regions=None if given["regions"] is None else tuple(given["regions"].split(",")),
+        stain_normalisation=given["stain_normalisation"],
     )
 
 

@@ -219,14 +219,16 @@ class EmbeddingCache:
         The cache folder (``<cohort>/.corebt/embeddings`` by default).
     """
 
-    def __init__(self, root: str | Path):
+    def __init__(self, root: str | Path, cohort_root: str | Path | None = None):
         self.root = Path(root)
+        self.cohort_root = None if cohort_root is None else Path(cohort_root)
 
     @classmethod
     def for_cohort(
         cls, cohort_root: str | Path, cache_dir: str | Path | None = None
     ) -> EmbeddingCache:
-        return cls(Path(cache_dir) if cache_dir else Path(cohort_root) / ".corebt" / "embeddings")
+        root = Path(cache_dir) if cache_dir else Path(cohort_root) / ".corebt" / "embeddings"
+        return cls(root, cohort_root)
 
     def slide_path(self, encoder_tag: str, slide: Path) -> Path:
         slide = Path(slide)

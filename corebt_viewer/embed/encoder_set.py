@@ -85,7 +85,12 @@ class EncoderSet:
             )
         if modality is Modality.WSI:
             if p.wsi == "builtin":
-                return build_encoder(p.wsi, device=self.device, mpp=p.tiling.target_mpp)
+                encoder = build_encoder(p.wsi, device=self.device, mpp=p.tiling.target_mpp)
+                if p.stain_normalisation is not None:
+                    from corebt_viewer.embed.stain import MacenkoNormalizer, NormalisedEncoder
+
+                    encoder = NormalisedEncoder(encoder, MacenkoNormalizer())
+                return encoder
             weights = _checked_weights(p, "wsi_weights", p.wsi_weights, p.wsi)
             return build_encoder(p.wsi, weights=weights, device=self.device, compile=self.compile)
         if modality is Modality.MRI:

@@ -134,6 +134,16 @@ def embed_case_report(
     )
 
 
+def region_flags(profile: EmbeddingProfile, parts: dict) -> dict[str, str]:
+    """The note a region-restricted pathology embedding carries (shown with the prediction)."""
+    if profile.regions is None or Modality.WSI not in parts:
+        return {}
+    return {
+        "regions": f"pathology used only the tiles inside annotated {', '.join(profile.regions)} "
+        "regions (artefact regions removed)"
+    }
+
+
 def embed_one_case(
     case,
     encoders: EncoderSet,
@@ -196,6 +206,7 @@ def embed_one_case(
         parts[modality] = result
     for modality, pooled in parts.items():
         vectors[modality] = np.asarray(pooled.vector, np.float32)
+    flags.update(region_flags(profile, parts))
     stats.cases += 1
     return CaseEmbedding(
         patient_id=case.patient_id,
@@ -246,6 +257,7 @@ def load_case_from_cache(
     if not parts:
         return None
     vectors = {m: np.asarray(p.vector, np.float32) for m, p in parts.items()}
+    flags.update(region_flags(profile, parts))
     return CaseEmbedding(
         patient_id=case.patient_id,
         vectors=vectors,

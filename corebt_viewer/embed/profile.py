@@ -85,6 +85,11 @@ class EmbeddingProfile:
         Fingerprints of the weights and configs (``wsi_weights``, ``slide_weights``...).
     source : str
         ``embedded`` (computed here) or ``imported:<tool>`` (feature files brought in).
+    regions : tuple of str or None
+        Embed only the tiles inside annotated regions of these classes (``tumour``...);
+        ``artefact`` regions always remove their tiles. ``None``: annotations are not used.
+    stain_normalisation : str or None
+        ``macenko`` to normalise tiles to the Macenko reference before the built-in encoder.
     """
 
     name: str = "builtin"
@@ -101,6 +106,8 @@ class EmbeddingProfile:
     occlusion_blocks: int = DEFAULT_OCCLUSION_BLOCKS
     identity: dict = field(default_factory=dict)
     source: str = "embedded"
+    regions: tuple[str, ...] | None = None
+    stain_normalisation: str | None = None
 
     # -- identity ------------------------------------------------------------------------
 
@@ -118,6 +125,10 @@ class EmbeddingProfile:
                 settings["weights"] = self.identity["wsi_weights"]
             if self.source != "embedded":
                 settings["source"] = self.source
+            if self.regions is not None:
+                settings["regions"] = {"keep": list(self.regions), "remove": ["artefact"]}
+            if self.stain_normalisation is not None:
+                settings["stain"] = stain_record(self.stain_normalisation)
             return settings
         if modality is Modality.MRI:
             settings = {"name": self.mri}
@@ -191,6 +202,10 @@ class EmbeddingProfile:
                 "occlusion blocks)"
             )
         t = self.tiling
+        if self.regions is not None:
+            wsi += f"; only tiles inside {', '.join(self.regions)} regions (artefacts removed)"
+        if self.stain_normalisation is not None:
+            wsi += f"; stain normalised ({self.stain_normalisation})"
         return [
             f"profile {self.name} ({self.source}, fingerprint {self.fingerprint()})",
             f"  pathology tiles: {wsi}",
@@ -214,6 +229,8 @@ class EmbeddingProfile:
         data.pop("fingerprint", None)
         data.pop("created", None)
         tiling = TilingSettings(**data.pop("tiling", {}))
+        if data.get("regions") is not None:
+            data["regions"] = tuple(data["regions"])
         known = set(cls.__dataclass_fields__)
         unknown = sorted(set(data) - known)
         if unknown:
@@ -222,6 +239,18 @@ class EmbeddingProfile:
 
     def renamed(self, name: str) -> EmbeddingProfile:
         return replace(self, name=check_profile_name(name))
+
+
+STAIN_METHODS = ("macenko",)
+
+
+def stain_record(method: str) -> dict:
+    """What identifies a stain normalisation (its reference and parameters)."""
+    if method not in STAIN_METHODS:
+        raise InputError(None, f"unknown stain normalisation {method!r}; known: {STAIN_METHODS}")
+    from corebt_viewer.embed.stain import MacenkoNormalizer
+
+    return MacenkoNormalizer().record()
 
 
 def check_profile_name(name: str) -> str:
@@ -266,6 +295,8 @@ def make_profile(
     slide_weights: str | Path | None = None,
     slide_layer: str = "last_layer_embed",
     occlusion_blocks: int = DEFAULT_OCCLUSION_BLOCKS,
+    regions: tuple[str, ...] | None = None,
+    stain_normalisation: str | None = None,
 ) -> EmbeddingProfile:
     """Check the choices, fingerprint the weights and return the profile.
 
@@ -331,6 +362,20 @@ def make_profile(
         identity["slide_weights"] = _weights_identity("gigapath-slide", slide_weights)
     elif slide_weights is not None:
         raise InputError(Path(slide_weights), "--slide-weights given without --slide-encoder")
+    if stain_normalisation is not None:
+        stain_record(stain_normalisation)
+        if wsi != "builtin":
+            raise InputError(None, "stain normalisation applies to the built-in tile encoder")
+    if regions is not None:
+        from corebt_viewer.core.annotations import DEFAULT_REGION_CLASSES
+
+        known = {c.name for c in DEFAULT_REGION_CLASSES}
+        regions = tuple(r.strip().lower() for r in regions if r.strip())
+        unknown = sorted(set(regions) - known)
+        if not regions or unknown:
+            raise InputError(
+                None, f"--regions takes region classes among {sorted(known)}, got {unknown or '[]'}"
+            )
     profile = EmbeddingProfile(
         name="pending",
         wsi=wsi,
@@ -345,6 +390,8 @@ def make_profile(
         slide_layer=slide_layer,
         occlusion_blocks=int(occlusion_blocks),
         identity=identity,
+        regions=regions,
+        stain_normalisation=stain_normalisation,
     )
     return profile.renamed(name or default_profile_name(profile))
 

@@ -65,16 +65,64 @@ class RunStats:
         table[modality.value] = table.get(modality.value, 0) + 1
 
 
-def slide_cache_key(profile: EmbeddingProfile, slide: Path) -> str:
-    """Key of a slide's tile-feature file: tile encoder, tiling, slide identity."""
-    return stable_hash(
-        {
-            "encoder": profile.key_settings(Modality.WSI),
-            "tiling": profile.tiling.as_dict(),
-            "slide": file_identity(slide),
-        },
-        32,
+def slide_cache_key(profile: EmbeddingProfile, slide: Path, regions: dict | None = None) -> str:
+    """Key of a slide's tile-feature file: tile encoder, tiling, slide identity (and regions)."""
+    key = {
+        "encoder": profile.key_settings(Modality.WSI),
+        "tiling": profile.tiling.as_dict(),
+        "slide": file_identity(slide),
+    }
+    if regions is not None:
+        key["regions"] = regions
+    return stable_hash(key, 32)
+
+
+def slide_regions(profile: EmbeddingProfile, cache: EmbeddingCache, case_id: str, slide: Path):
+    """The newest annotations of a slide for a region-restricted profile, and their record.
+
+    Returns ``(None, None)`` when the profile does not use regions.
+
+    Raises
+    ------
+    InputError
+        The slide has no annotations, or its newest annotation file cannot be read.
+    """
+    if profile.regions is None:
+        return None, None
+    from corebt_viewer.embed.regions import annotation_source
+    from corebt_viewer.io.annotations import load_latest_annotations
+
+    if cache.cohort_root is None:
+        raise InputError(slide, "region-restricted embedding needs the cohort's folder")
+    found = load_latest_annotations(cache.cohort_root, case_id, slide)
+    if found is None:
+        raise InputError(
+            slide,
+            f"profile {profile.name!r} embeds only tiles inside {', '.join(profile.regions)} "
+            "regions, and this slide has no annotations (draw them in the viewer or run "
+            "`corebt annotations import`)",
+        )
+    imported, version = found
+    return imported.annotations, annotation_source(version)
+
+
+def region_grid(source, profile: EmbeddingProfile, annotations, record: dict):
+    """The slide's tile grid restricted to the profile's regions, and the selection record."""
+    from corebt_viewer.embed.regions import apply_region_selection, select_tiles_by_regions
+    from corebt_viewer.io.slides import open_slide
+
+    tiling = profile.tiling
+    with open_slide(source, mpp_override=tiling.mpp_override) as slide:
+        grid, _tissue = make_tile_grid(
+            slide,
+            target_mpp=tiling.target_mpp,
+            tile_size=tiling.tile_size,
+            min_tissue=tiling.min_tissue,
+        )
+    selection = select_tiles_by_regions(
+        grid, annotations, keep_classes=profile.regions, source=record
     )
+    return apply_region_selection(grid, selection), selection.record
 
 
 def embed_slide(
@@ -214,28 +262,30 @@ class SlideStore:
     def tile_path(self, slide: Path) -> Path:
         return self.cache.slide_path(self.tile_tag, slide)
 
-    def cached_tiles(self, slide: Path) -> SlideFeatures | None:
-        key = slide_cache_key(self.profile, slide)
+    def cached_tiles(self, slide: Path, regions: dict | None = None) -> SlideFeatures | None:
+        key = slide_cache_key(self.profile, slide, regions)
         return read_slide_features(self.tile_path(slide), cache_key=key)
 
-    def write_tiles(self, slide: Path, result: SlideFeatures) -> None:
+    def write_tiles(self, slide: Path, result: SlideFeatures, regions: dict | None = None) -> None:
         write_slide_features(
-            self.tile_path(slide), result, cache_key=slide_cache_key(self.profile, slide)
+            self.tile_path(slide), result, cache_key=slide_cache_key(self.profile, slide, regions)
         )
 
     def vector_path(self, slide: Path) -> Path:
         path = self.cache.slide_path(self.profile.aggregator_tag(), slide)
         return self.cache.root / "slide-embeddings" / path.parent.name / path.name
 
-    def cached_vector(self, slide: Path) -> SlideOcclusion | None:
+    def cached_vector(self, slide: Path, regions: dict | None = None) -> SlideOcclusion | None:
         from corebt_viewer.embed.aggregators import read_slide_embedding, slide_embedding_key
 
         key = slide_embedding_key(
-            slide_cache_key(self.profile, slide), self.profile.aggregator_settings()
+            slide_cache_key(self.profile, slide, regions), self.profile.aggregator_settings()
         )
         return read_slide_embedding(self.vector_path(slide), cache_key=key)
 
-    def make_vector(self, slide: Path, result: SlideFeatures, encoder) -> SlideOcclusion:
+    def make_vector(
+        self, slide: Path, result: SlideFeatures, encoder, regions: dict | None = None
+    ) -> SlideOcclusion:
         from corebt_viewer.embed.aggregators import (
             encode_slide,
             slide_embedding_key,
@@ -244,7 +294,7 @@ class SlideStore:
 
         occ = encode_slide(encoder, result, name=slide.name, n_blocks=self.profile.occlusion_blocks)
         settings = self.profile.aggregator_settings()
-        key = slide_embedding_key(slide_cache_key(self.profile, slide), settings)
+        key = slide_embedding_key(slide_cache_key(self.profile, slide, regions), settings)
         write_slide_embedding(
             self.vector_path(slide), occ, cache_key=key, attrs={"aggregator": settings}
         )
@@ -279,14 +329,18 @@ def embed_case_wsi(
         try:
             if not slide.is_file() and not slide.is_dir():
                 raise InputError(slide, "slide file not found")
-            result = store.cached_tiles(slide)
+            annotations, regions = slide_regions(profile, cache, case.patient_id, slide)
+            result = store.cached_tiles(slide, regions)
             if result is not None:
                 stats.slides_cached += 1
             else:
-                result = (computed or {}).get(str(slide))
+                result = None if regions else (computed or {}).get(str(slide))
                 if isinstance(result, BaseException):
                     raise result
                 if result is None:
+                    grid, selection = None, None
+                    if annotations is not None:
+                        grid, selection = region_grid(slide, profile, annotations, regions)
                     result = embed_slide(
                         slide,
                         encoders.get(Modality.WSI),
@@ -295,16 +349,20 @@ def embed_case_wsi(
                         workers=workers,
                         progress=progress,
                         cancel=cancel,
+                        grid=grid,
                     )
-                store.write_tiles(slide, result)
+                    if selection is not None:
+                        result.attrs["regions"] = selection
+                store.write_tiles(slide, result, regions)
                 stats.slides_embedded += 1
                 stats.tiles_embedded += result.features.shape[0]
                 stats.slide_seconds += float(result.attrs.get("seconds", 0.0))
             stats.tiles_total += result.features.shape[0]
             if profile.aggregator != "mean":
-                vector = store.cached_vector(slide)
+                vector = store.cached_vector(slide, regions)
                 if vector is None:
-                    vector = store.make_vector(slide, result, encoders.slide_encoder())
+                    encoder = encoders.slide_encoder()
+                    vector = store.make_vector(slide, result, encoder, regions)
                 vectors.append(vector)
         except Cancelled:
             raise
@@ -330,12 +388,16 @@ def load_case_wsi(
         slide = Path(slide)
         if not slide.exists():
             continue
+        try:
+            regions = slide_regions(profile, cache, case.patient_id, slide)[1]
+        except InputError:
+            continue  # no annotations: nothing cached for this profile (embed says why)
         if profile.aggregator == "mean":
-            result = store.cached_tiles(slide)
+            result = store.cached_tiles(slide, regions)
             if result is not None:
                 tiles.append((slide.name, result))
         else:
-            vector = store.cached_vector(slide)
+            vector = store.cached_vector(slide, regions)
             if vector is not None:
                 vectors.append(vector)
     if tiles:

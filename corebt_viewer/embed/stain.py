@@ -180,3 +180,27 @@ class MacenkoNormalizer:
             "beta": self.beta,
             "min_stained_fraction": self.min_stained_fraction,
         }
+
+
+class NormalisedEncoder:
+    """A tile encoder that sees stain-normalised tiles (the profile records the normaliser).
+
+    Parameters
+    ----------
+    encoder : tile encoder
+        Anything with ``encode(uint8 tiles (B, H, W, 3))``, ``settings()``, ``name``, ``dim``.
+    normaliser : MacenkoNormalizer
+    """
+
+    def __init__(self, encoder, normaliser: MacenkoNormalizer):
+        self.encoder = encoder
+        self.normaliser = normaliser
+        self.name = encoder.name
+        self.dim = encoder.dim
+        self.device = getattr(encoder, "device", "cpu")
+
+    def encode(self, tiles):
+        return self.encoder.encode(self.normaliser(np.asarray(tiles)))
+
+    def settings(self) -> dict:
+        return dict(self.encoder.settings(), stain=self.normaliser.record())

@@ -238,6 +238,12 @@ def embed_cohort(
     encoders = EncoderSet(profile, device=device, compile=compile_encoder)
     stats = RunStats()
     computed: dict = {}
+    if scheduler is not None and Modality.WSI in wanted and profile.regions is not None:
+        raise InputError(
+            None,
+            f"profile {profile.name!r} restricts tiles to annotated regions: embed it without "
+            "--dask-scheduler (the cluster path does not read annotations)",
+        )
     if scheduler is not None and Modality.WSI in wanted:
         computed = _compute_slides_on_dask(
             cohort, profile, cache, scheduler, device, batch_size, workers, progress, cancel
