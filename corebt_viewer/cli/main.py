@@ -18,6 +18,7 @@ COMMAND_MODULES = (
     "cmd_demo",  # demo-data
     "cmd_data",  # validate, info
     "cmd_embed",  # tiles, embed
+    "cmd_import",  # import-features
     "cmd_fusion",  # train, evaluate, predict
     "cmd_review",  # review
 )
