@@ -21,6 +21,12 @@ from tests.embed.feature_files import (
 DIM = 24
 
 
+def tiles_by_case(manifest):
+    from corebt_viewer.io.manifest import read_cohort
+
+    return [c.patient_id for c in read_cohort(manifest).cases]
+
+
 @pytest.fixture(scope="module")
 def trident_cohort(tmp_path_factory):
     """12 labelled cases; TRIDENT tile files for 11 of them plus a stray file; slide vectors."""
@@ -54,7 +60,7 @@ def trident_cohort(tmp_path_factory):
 
 def test_trident_tiles_import_lists_strays_and_trains(trident_cohort, tmp_path):
     from corebt_viewer.fusion.train import TrainSettings
-    from corebt_viewer.services.fusion import train_model
+    from corebt_viewer.services.fusion import predict_case, train_model
 
     manifest, job, tiles, _, lacking = trident_cohort
     cache = manifest.parent / ".corebt" / "embeddings"
@@ -105,6 +111,11 @@ def test_trident_tiles_import_lists_strays_and_trains(trident_cohort, tmp_path):
     record = trained.metrics["embedding"]
     assert record["cases_with_embedding"]["wsi"] == 11 and record["cases_with_files"]["wsi"] == 12
     assert any(lacking.patient_id in m and "imported" in m for m in record["missing"])
+    case = next(pid for pid in tiles_by_case(manifest) if pid != lacking.patient_id)
+    prediction = predict_case(cohort=manifest, model_dir=trained.out, case_id=case)
+    assert Modality.WSI in prediction.used and prediction.tile_contributions
+    with pytest.raises(InputError, match="uni-trident"):
+        predict_case(cohort=manifest, model_dir=trained.out, case_id=case, profile="builtin")
 
 
 def test_trident_slide_vectors_are_the_slide_aggregator(trident_cohort):
@@ -130,6 +141,12 @@ def test_trident_slide_vectors_are_the_slide_aggregator(trident_cohort):
         np.testing.assert_array_equal(
             embedding.vectors[Modality.WSI], vectors[Path(occ.slide).stem]
         )
+        assert occ.block_vectors.shape == (0, 768)
+    from corebt_viewer.fusion.predictor import FusionPredictor
+
+    flags = {}  # no occlusion blocks: no tile map, said so (the early exit needs no model)
+    assert FusionPredictor._occlusion_contributions(None, embedding, 1.0, 0, flags) == ()
+    assert "no tile map" in flags["tiles"]
 
 
 def test_clam_layout_needs_the_encoder_and_says_what_it_assumed(tmp_path):
