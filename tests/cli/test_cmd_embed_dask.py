@@ -82,8 +82,10 @@ def test_dask_client_killed_midway_resumes_to_the_uninterrupted_result(tmp_path,
         )
         assert any(e.message.startswith(f"{left} slides and") for e in events)
         assert on_disk == list(range(done_before + 1, N_CASES + 1))
-        clean = embed_cohort(cohort=manifest, cache_dir=clean_cache, **run)
+        # uninterrupted, the workers writing the cache themselves (--dask-shared-cache)
+        clean = embed_cohort(cohort=manifest, cache_dir=clean_cache, shared_cache=True, **run)
         assert clean.ok and clean.slides_embedded == N_CASES and clean.slides_cached == 0
+        assert clean.tiles_embedded == clean.tiles_total > 0
         assert clean.entries_embedded == {"mri": N_CASES, "report": N_CASES}
 
     a = load_cohort_embeddings(cohort=manifest, profile=None, cache_dir=killed_cache)
