@@ -179,7 +179,8 @@ def import_features(
     stems, problems = _slide_stems(cohort)
     unmatched = [
         f"{stem} ({path})"
-        for stem, path in {**found.files, **found.slide_files}.items()
+        for files in (found.files, found.slide_files)
+        for stem, path in files.items()
         if stem not in stems
     ]
     matched = [stem for stem in found.files if stem in stems]

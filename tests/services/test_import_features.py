@@ -129,6 +129,9 @@ def test_trident_slide_vectors_are_the_slide_aggregator(trident_cohort):
     )
     profile = summary.profile
     assert profile.aggregator == "imported" and profile.identity["slide_encoder"] == "titan"
+    assert summary.unmatched_files == [  # the stray has no slide vector
+        f"not_in_manifest ({job / TRIDENT_MAG_FOLDER / 'features_uni_v1' / 'not_in_manifest.h5'})"
+    ]
     assert summary.vectors_imported == 11 and "imported titan slide vectors" in "\n".join(
         summary.lines()
     )
