@@ -34,7 +34,22 @@ def register(subparsers) -> None:
     )
     embed.add_argument("--cache-dir", help="cache folder (default <cohort>/.corebt/embeddings)")
     embed.add_argument(
-        "--dask-scheduler", metavar="ADDRESS", help="send per-slide work to this Dask scheduler"
+        "--dask-scheduler",
+        metavar="ADDRESS",
+        help="send the work (a task per slide, per case for MRI/report) to this Dask scheduler; "
+        "results are cached as they arrive, so a rerun resumes",
+    )
+    embed.add_argument(
+        "--dask-resources",
+        metavar="NAME=N[,...]",
+        help="Dask resources each task asks for, e.g. GPU=1 (workers started with "
+        "--resources GPU=1)",
+    )
+    embed.add_argument(
+        "--dask-shared-cache",
+        action="store_true",
+        help="Dask workers write the cache themselves (it must be on a file system they share); "
+        "default: the client writes each result as it arrives",
     )
     embed.add_argument(
         "--compile", action="store_true", help="torch.compile the tile encoder on CUDA (gigapath)"
@@ -79,14 +94,21 @@ def run_tiles(args) -> int:
 
 
 def run_embed(args) -> int:
+    from corebt_viewer.embed.distributed import parse_resources
     from corebt_viewer.services.embedding import embed_cohort
 
+    if args.dask_scheduler is None and (args.dask_resources or args.dask_shared_cache):
+        from corebt_viewer.core.errors import InputError
+
+        raise InputError(None, "--dask-resources and --dask-shared-cache need --dask-scheduler")
     summary = embed_cohort(
         cohort=args.cohort,
         profile=profile_from_args(args),
         modalities=args.modalities,
         cache_dir=args.cache_dir,
         scheduler=args.dask_scheduler,
+        dask_resources=parse_resources(args.dask_resources),
+        shared_cache=args.dask_shared_cache,
         progress=TextProgress(),
         compile_encoder=args.compile,
         **run_options(args),

@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "cmd_data",  # validate, info
     "cmd_embed",  # tiles, embed
     "cmd_slide",  # slide-embed
+    "cmd_import",  # import-features
     "cmd_fusion",  # train, evaluate, predict
     "cmd_review",  # review
     "cmd_annotations",  # annotations import, annotations export

@@ -132,14 +132,51 @@ class SlideFeatures:
         return self.features.mean(axis=0)
 
 
+def _magnification(mpp) -> int | None:
+    """Objective power of a resolution, the convention TRIDENT uses (20x = 0.5 um/px)."""
+    try:
+        mpp = float(mpp)
+    except (TypeError, ValueError):
+        return None
+    return int(round(10.0 / mpp)) if np.isfinite(mpp) and mpp > 0 else None
+
+
+def trident_coord_attrs(attrs: dict) -> dict:
+    """TRIDENT's ``coords`` attribute names derived from ours (those already there kept).
+
+    ``name``, ``level0_width``, ``level0_height``, ``target_magnification`` and
+    ``level0_magnification`` (left out when the slide's resolution is unknown).
+    """
+    out = {}
+    if "slide_name" in attrs:
+        out["name"] = Path(str(attrs["slide_name"])).stem
+    dims = attrs.get("slide_dimensions")
+    if isinstance(dims, list | tuple) and len(dims) == 2:
+        out["level0_width"], out["level0_height"] = int(dims[0]), int(dims[1])
+    for key, mpp in (
+        ("target_magnification", "target_mpp"),
+        ("level0_magnification", "level0_mpp"),
+    ):
+        mag = _magnification(attrs.get(mpp))
+        if mag is not None:
+            out[key] = mag
+    return {k: v for k, v in out.items() if k not in attrs}
+
+
 def write_slide_features(path: Path, result: SlideFeatures, *, cache_key: str) -> None:
-    """Write a slide's features atomically (HDF5, CLAM/TRIDENT layout)."""
+    """Write a slide's features atomically (HDF5, CLAM/TRIDENT layout and attribute names)."""
     import h5py
 
     with atomic_path(path) as tmp:
         with h5py.File(tmp, "w") as h5:
-            h5.create_dataset("features", data=np.asarray(result.features, np.float32))
+            features = h5.create_dataset("features", data=np.asarray(result.features, np.float32))
             coords = h5.create_dataset("coords", data=np.asarray(result.coords, np.int64))
+            for key, value in trident_coord_attrs(result.attrs).items():
+                coords.attrs[key] = value
+            if "encoder" in result.attrs:
+                features.attrs["encoder"] = str(result.attrs["encoder"])
+            if "slide_name" in result.attrs:
+                features.attrs["name"] = Path(str(result.attrs["slide_name"])).stem
             for key, value in result.attrs.items():
                 value = json.dumps(value) if isinstance(value, dict | list | tuple) else value
                 if value is None:

@@ -63,6 +63,12 @@ class EncoderSet:
         """The slide aggregator's encoder (``None`` for the tile mean)."""
         if self.profile.aggregator == "mean":
             return None
+        if self.profile.aggregator == "imported":
+            raise InputError(
+                None,
+                f"profile {self.profile.name!r} holds imported slide vectors: a slide without "
+                "one cannot get one here; import its slide_features file",
+            )
         if "slide" not in self._built:
             from corebt_viewer.embed.aggregators import build_slide_encoder
 

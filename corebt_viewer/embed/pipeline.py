@@ -66,33 +66,58 @@ def report_cache_key(profile: EmbeddingProfile, case) -> str:
     return stable_hash({"encoder": profile.key_settings(Modality.REPORT), "report": ident}, 32)
 
 
+def case_entry(profile: EmbeddingProfile, case, modality: Modality, cache: EmbeddingCache):
+    """Cache path and key of a case's MRI or report entry."""
+    if modality is Modality.MRI:
+        key = mri_cache_key(profile, case)
+    else:
+        key = report_cache_key(profile, case)
+    return cache.case_path(case.patient_id, modality.value, profile.tag(modality)), key
+
+
+def compute_mri_entry(case, encoders: EncoderSet) -> tuple[dict, dict]:
+    """Encode a case's MRI sequences: the cache entry's arrays and meta (nothing written)."""
+    from corebt_viewer.io.nifti import load_case_mri
+
+    study = load_case_mri(case)
+    errors = dict(study.errors)
+    if not study.volumes:
+        raise InputError(
+            None,
+            "no MRI sequence could be loaded: " + "; ".join(f"{k}: {v}" for k, v in errors.items()),
+        )
+    vectors, flags = encoders.get(Modality.MRI).encode_study(study)
+    labels = [seq.value for seq in vectors]
+    features = np.stack([vectors[s] for s in vectors]).astype(np.float32)
+    meta = {"labels": labels, "flags": flags, "errors": errors, "encoder": encoders.profile.mri}
+    return {"features": features}, meta
+
+
+def compute_report_entry(case, encoders: EncoderSet) -> tuple[dict, dict]:
+    """Encode a case's report: the cache entry's arrays and meta (nothing written)."""
+    from corebt_viewer.io.reports import read_report
+
+    text = read_report(case.report)
+    features, weights, labels = encoders.get(Modality.REPORT).encode_text(text)
+    arrays = {
+        "features": np.asarray(features, np.float32),
+        "weights": np.asarray(weights, np.float64),
+    }
+    return arrays, {"labels": list(labels), "encoder": encoders.profile.report}
+
+
 def embed_case_mri(case, encoders: EncoderSet, cache: EmbeddingCache, stats: RunStats):
     """MRI parts of a case (from the cache, or computed and cached)."""
-    profile = encoders.profile
-    key = mri_cache_key(profile, case)
-    path = cache.case_path(case.patient_id, "mri", profile.tag(Modality.MRI))
+    path, key = case_entry(encoders.profile, case, Modality.MRI, cache)
     entry = read_case_entry(path, cache_key=key)
     if entry is None:
-        from corebt_viewer.io.nifti import load_case_mri
-
-        study = load_case_mri(case)
-        errors = dict(study.errors)
-        if not study.volumes:
-            raise InputError(
-                None,
-                "no MRI sequence could be loaded: "
-                + "; ".join(f"{k}: {v}" for k, v in errors.items()),
-            )
-        vectors, flags = encoders.get(Modality.MRI).encode_study(study)
-        labels = [seq.value for seq in vectors]
-        features = np.stack([vectors[s] for s in vectors]).astype(np.float32)
-        meta = {"labels": labels, "flags": flags, "errors": errors, "encoder": profile.mri}
-        write_case_entry(path, {"features": features}, meta, cache_key=key)
+        arrays, meta = compute_mri_entry(case, encoders)
+        write_case_entry(path, arrays, meta, cache_key=key)
         stats.count(Modality.MRI, cached=False)
     else:
         arrays, meta = entry
-        features = arrays["features"]
         stats.count(Modality.MRI, cached=True)
+    features = arrays["features"]
     for role, message in meta.get("errors", {}).items():
         stats.failures.append(Failure(case.patient_id, "mri", role, message))
     n = features.shape[0]
@@ -106,31 +131,19 @@ def embed_case_report(
     case, encoders: EncoderSet, cache: EmbeddingCache, stats: RunStats
 ) -> PooledParts:
     """Report parts of a case (chunks and their weights)."""
-    profile = encoders.profile
-    key = report_cache_key(profile, case)
-    path = cache.case_path(case.patient_id, "report", profile.tag(Modality.REPORT))
+    path, key = case_entry(encoders.profile, case, Modality.REPORT, cache)
     entry = read_case_entry(path, cache_key=key)
     if entry is None:
-        from corebt_viewer.io.reports import read_report
-
-        text = read_report(case.report)
-        features, weights, labels = encoders.get(Modality.REPORT).encode_text(text)
-        write_case_entry(
-            path,
-            {
-                "features": np.asarray(features, np.float32),
-                "weights": np.asarray(weights, np.float64),
-            },
-            {"labels": list(labels), "encoder": profile.report},
-            cache_key=key,
-        )
+        arrays, meta = compute_report_entry(case, encoders)
+        write_case_entry(path, arrays, meta, cache_key=key)
         stats.count(Modality.REPORT, cached=False)
     else:
         arrays, meta = entry
-        features, weights, labels = arrays["features"], arrays["weights"], meta["labels"]
         stats.count(Modality.REPORT, cached=True)
     return PooledParts(
-        features=np.asarray(features, np.float32), weights=np.asarray(weights), labels=tuple(labels)
+        features=np.asarray(arrays["features"], np.float32),
+        weights=np.asarray(arrays["weights"]),
+        labels=tuple(meta["labels"]),
     )
 
 

@@ -16,6 +16,10 @@ Slide aggregators (``aggregator``):
 ``gigapath-slide``
     Prov-GigaPath's LongNet slide encoder on the tile embeddings (the paper, section 5.2);
     768-d. Tile heat maps are approximate (occlusion by blocks of tiles).
+``imported``
+    Slide vectors brought in by ``corebt import-features`` (TRIDENT's
+    ``slide_features_<encoder>/``), used as they are; they cannot be recomputed here, and
+    have no tile heat map.
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ from corebt_viewer.embed.cache import atomic_path, file_fingerprint, safe_name, 
 from corebt_viewer.embed.tiling import DEFAULT_MIN_TISSUE, DEFAULT_TARGET_MPP, DEFAULT_TILE_SIZE
 
 PROFILE_FORMAT = 1
-AGGREGATORS = ("mean", "gigapath-slide")
+AGGREGATORS = ("mean", "gigapath-slide", "imported")
 SLIDE_LAYERS = ("last_layer_embed", "encoder_out")
 DEFAULT_OCCLUSION_BLOCKS = 16
 
@@ -82,7 +86,10 @@ class EmbeddingProfile:
     occlusion_blocks : int
         Tile blocks occluded for the approximate heat map of a non-linear aggregator.
     identity : dict of str -> str
-        Fingerprints of the weights and configs (``wsi_weights``, ``slide_weights``...).
+        Fingerprints of the weights and configs (``wsi_weights``, ``slide_weights``...);
+        for imported features also ``wsi_dim``, ``wsi_features`` (the files' fingerprint),
+        ``wsi_folder``, ``tiling`` and, with slide vectors, ``slide_encoder``,
+        ``slide_features``, ``slide_folder``.
     source : str
         ``embedded`` (computed here) or ``imported:<tool>`` (feature files brought in).
     regions : tuple of str or None
@@ -115,6 +122,14 @@ class EmbeddingProfile:
         """What identifies a modality's (tile-level) encoder output."""
         from corebt_viewer.embed.encoders import encoder_info
 
+        if modality is Modality.WSI and self.source != "embedded":
+            # imported features: any encoder name; the dim and the files' identity recorded
+            return {
+                "name": self.wsi,
+                "dim": int(self.identity.get("wsi_dim", 0)),
+                "features": self.identity.get("wsi_features", ""),
+                "source": self.source,
+            }
         if modality is Modality.WSI:
             settings: dict = {"name": self.wsi, "dim": encoder_info(self.wsi).dim}
             if self.wsi == "builtin":
@@ -150,6 +165,12 @@ class EmbeddingProfile:
         """What identifies the slide aggregator's output."""
         if self.aggregator == "mean":
             return {"name": "mean"}
+        if self.aggregator == "imported":
+            return {
+                "name": "imported",
+                "encoder": self.identity.get("slide_encoder", ""),
+                "features": self.identity.get("slide_features", ""),
+            }
         return {
             "name": self.aggregator,
             "weights": self.identity.get("slide_weights", ""),
@@ -195,6 +216,11 @@ class EmbeddingProfile:
             mri += f", config {weights.get('mri_config') or 'built-in defaults'}"
         if self.aggregator == "mean":
             slide = "mean of tile vectors (exact tile heat maps)"
+        elif self.aggregator == "imported":
+            slide = (
+                f"imported {weights.get('slide_encoder', '?')} slide vectors from "
+                f"{weights.get('slide_folder', '?')} (no tile heat map)"
+            )
         else:
             slide = (
                 f"Prov-GigaPath slide encoder (weights {weights.get('slide_weights', '?')}, "
@@ -202,6 +228,13 @@ class EmbeddingProfile:
                 "occlusion blocks)"
             )
         t = self.tiling
+        tiling = f"{t.tile_size} px at {t.target_mpp} um/px, min tissue {t.min_tissue}" + (
+            f", level-0 mpp forced to {t.mpp_override}" if t.mpp_override else ""
+        )
+        if self.source != "embedded":
+            wsi = f"{self.wsi} ({weights.get('wsi_dim', '?')}-d, imported from "
+            wsi += f"{weights.get('wsi_folder', '?')})"
+            tiling = f"made by {self.source.partition(':')[2]}: {weights.get('tiling', '?')}"
         if self.regions is not None:
             wsi += f"; only tiles inside {', '.join(self.regions)} regions (artefacts removed)"
         if self.stain_normalisation is not None:
@@ -210,8 +243,7 @@ class EmbeddingProfile:
             f"profile {self.name} ({self.source}, fingerprint {self.fingerprint()})",
             f"  pathology tiles: {wsi}",
             f"  slide aggregator: {slide}",
-            f"  tiling: {t.tile_size} px at {t.target_mpp} um/px, min tissue {t.min_tissue}"
-            + (f", level-0 mpp forced to {t.mpp_override}" if t.mpp_override else ""),
+            f"  tiling: {tiling}",
             f"  MRI: {mri}",
             f"  report: {self.report}",
         ]
@@ -340,6 +372,8 @@ def make_profile(
 
         report = "minilm" if minilm_available() else "hashing-tfidf"
     check(report, Modality.REPORT, None, "")
+    if aggregator == "imported":
+        raise InputError(None, "imported slide vectors come from `corebt import-features`")
     if aggregator not in AGGREGATORS:
         raise InputError(None, f"unknown slide aggregator {aggregator!r}; known: {AGGREGATORS}")
     if aggregator == "gigapath-slide":

@@ -325,6 +325,9 @@ class FusionPredictor:
         """
         from corebt_viewer.fusion.explain import folded_probe
 
+        if not any(occ.block_vectors.shape[0] for occ in embedding.occlusion):
+            flags["tiles"] = "slide vectors without occlusion blocks (imported): no tile map"
+            return ()
         parts = embedding.parts[Modality.WSI]
         probe_w, _ = folded_probe(
             *self._probe_numpy(Modality.WSI), self.standardisers[Modality.WSI]

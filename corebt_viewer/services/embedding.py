@@ -189,6 +189,8 @@ def embed_cohort(
     batch_size: int = 64,
     cache_dir=None,
     scheduler=None,
+    dask_resources: dict | None = None,
+    shared_cache: bool = False,
     progress: ProgressCallback | None = None,
     cancel: Callable[[], bool] | None = None,
     compile_encoder: bool = False,
@@ -211,7 +213,13 @@ def embed_cohort(
     cache_dir : path, optional
         Default ``<cohort root>/.corebt/embeddings``.
     scheduler : str or distributed.Client, optional
-        Send per-slide work to this Dask cluster.
+        Send the work (a task per slide, a task per case for MRI and report) to this Dask
+        cluster; each result is written into the cache as it arrives (see
+        :mod:`corebt_viewer.embed.distributed`).
+    dask_resources : dict, optional
+        Dask resources every task asks for, e.g. ``{"GPU": 1}``.
+    shared_cache : bool
+        Dask workers write the cache themselves (it must be on a shared file system).
     progress : callable, optional
         Gets ``Progress`` events: stage ``"cases"`` overall, ``"tiles"`` within a slide,
         ``"slides"`` for Dask results.
@@ -244,10 +252,25 @@ def embed_cohort(
             f"profile {profile.name!r} restricts tiles to annotated regions: embed it without "
             "--dask-scheduler (the cluster path does not read annotations)",
         )
-    if scheduler is not None and Modality.WSI in wanted:
-        computed = _compute_slides_on_dask(
-            cohort, profile, cache, scheduler, device, batch_size, workers, progress, cancel
+    on_dask = None
+    if scheduler is not None:
+        from corebt_viewer.embed.distributed import embed_cohort_on_dask
+
+        on_dask = embed_cohort_on_dask(
+            cohort.cases,
+            scheduler=scheduler,
+            profile=profile,
+            cache=cache,
+            modalities=wanted,
+            device=device,
+            batch_size=batch_size,
+            workers=workers,
+            resources=dask_resources,
+            shared_cache=shared_cache,
+            progress=progress,
+            cancel=cancel,
         )
+        computed = on_dask.slide_failures
     total = len(cohort.cases)
     missing: list[str] = []
     for index, case in enumerate(cohort.cases):
@@ -269,6 +292,13 @@ def embed_cohort(
         missing += missing_modalities(case, embedding, wanted, stats.failures)
     report(progress, total, total, f"{total} cases done", "cases")
     seconds = time.perf_counter() - started
+    if on_dask is not None:  # computed on the cluster, then read back from the cache above
+        stats.slides_cached -= on_dask.slides_embedded
+        stats.slides_embedded += on_dask.slides_embedded
+        stats.tiles_embedded += on_dask.tiles_embedded
+        for name, n in on_dask.entries_embedded.items():
+            stats.entries_cached[name] = stats.entries_cached.get(name, 0) - n
+            stats.entries_embedded[name] = stats.entries_embedded.get(name, 0) + n
     return EmbedSummary(
         cases=stats.cases,
         slides_embedded=stats.slides_embedded,
@@ -286,32 +316,6 @@ def embed_cohort(
         missing=missing,
         cache_dir=cache.root,
         profile=profile,
-    )
-
-
-def _compute_slides_on_dask(
-    cohort, profile, cache, scheduler, device, batch_size, workers, progress, cancel
-):
-    """Send every slide not validly cached to the cluster; return path -> result."""
-    from corebt_viewer.embed.distributed import embed_slides_on_dask
-    from corebt_viewer.embed.slides import SlideStore
-
-    store = SlideStore(profile, cache)
-    todo = [
-        Path(slide)
-        for case in cohort.cases
-        for slide in case.slides
-        if Path(slide).exists() and store.cached_tiles(Path(slide)) is None
-    ]
-    return embed_slides_on_dask(
-        todo,
-        scheduler=scheduler,
-        profile=profile,
-        device=device,
-        batch_size=batch_size,
-        workers=workers,
-        progress=progress,
-        cancel=cancel,
     )
 
 
