@@ -157,6 +157,21 @@ def region_flags(profile: EmbeddingProfile, parts: dict) -> dict[str, str]:
     }
 
 
+def case_embedding(case, profile: EmbeddingProfile, names, parts, flags, occlusion):
+    """The :class:`CaseEmbedding` of pooled parts (subject vectors, region flag, profile)."""
+    vectors = {m: np.asarray(p.vector, np.float32) for m, p in parts.items()}
+    flags.update(region_flags(profile, parts))
+    return CaseEmbedding(
+        patient_id=case.patient_id,
+        vectors=vectors,
+        encoders=names,
+        parts=parts,
+        flags=flags,
+        occlusion=occlusion,
+        profile=profile.name,
+    )
+
+
 def embed_one_case(
     case,
     encoders: EncoderSet,
@@ -172,7 +187,7 @@ def embed_one_case(
 ) -> CaseEmbedding:
     """Embed every requested modality of one case (failures recorded in `stats`)."""
     wanted = frozenset(modalities) if modalities else frozenset(Modality)
-    vectors, names, parts, flags = {}, {}, {}, {}
+    names, parts, flags = {}, {}, {}
     profile = encoders.profile
     occlusion = ()
     if Modality.WSI in wanted and case.slides:
@@ -217,19 +232,8 @@ def embed_one_case(
         else:
             names[modality] = profile.report
         parts[modality] = result
-    for modality, pooled in parts.items():
-        vectors[modality] = np.asarray(pooled.vector, np.float32)
-    flags.update(region_flags(profile, parts))
     stats.cases += 1
-    return CaseEmbedding(
-        patient_id=case.patient_id,
-        vectors=vectors,
-        encoders=names,
-        parts=parts,
-        flags=flags,
-        occlusion=occlusion,
-        profile=profile.name,
-    )
+    return case_embedding(case, profile, names, parts, flags, occlusion)
 
 
 def load_case_from_cache(
@@ -269,14 +273,4 @@ def load_case_from_cache(
             names[Modality.REPORT] = profile.report
     if not parts:
         return None
-    vectors = {m: np.asarray(p.vector, np.float32) for m, p in parts.items()}
-    flags.update(region_flags(profile, parts))
-    return CaseEmbedding(
-        patient_id=case.patient_id,
-        vectors=vectors,
-        encoders=names,
-        parts=parts,
-        flags=flags,
-        occlusion=occlusion,
-        profile=profile.name,
-    )
+    return case_embedding(case, profile, names, parts, flags, occlusion)
