@@ -93,6 +93,7 @@ def slide_embed_file(
     attrs = dict(settings)
     attrs.update(
         {
+            "weights_file": Path(weights).name,
             "source_file": tiles.path.name,
             "source_layout": tiles.layout,
             "num_tiles": len(tiles.features),

@@ -71,7 +71,6 @@ class GigaPathSlideEncoder:
         model = load_slide_model(weights)
         self._setup(model, device, layer, max_chunk_elements, precision)
         self.weights_id = file_fingerprint(weights)
-        self.weights_name = weights.name
 
     @classmethod
     def from_model(
@@ -88,7 +87,6 @@ class GigaPathSlideEncoder:
         self = cls.__new__(cls)
         self._setup(model, device, layer, max_chunk_elements, precision)
         self.weights_id = weights_id
-        self.weights_name = None
         return self
 
     def _setup(self, model, device, layer, max_chunk_elements, precision) -> None:
@@ -123,7 +121,6 @@ class GigaPathSlideEncoder:
             "name": self.name,
             "dim": self.dim,
             "weights": self.weights_id,
-            "weights_file": self.weights_name,
             "layer": self.layer,
             "depth": self.depth,
             "global_pool": True,
