@@ -50,20 +50,25 @@ def run_validate(args: argparse.Namespace) -> int:
     problems = validate(path=args.cohort, progress=show, deep=args.deep)
     if interactive:
         print("\r" + " " * 40 + "\r", end="", file=sys.stderr)
+    from corebt_viewer.io.validate import is_note
+
     for problem in problems:
         print(str(problem))
     sys.stdout.flush()
+    notes = [p for p in problems if is_note(p)]
+    problems = [p for p in problems if not is_note(p)]
+    said = f", {len(notes)} note{'s' * (len(notes) != 1)}" if notes else ""
     if problems:
         rows = {(p.manifest, p.row) for p in problems}
         if not args.quiet:
             print(
                 f"{len(problems)} problem{'s' * (len(problems) != 1)} in "
-                f"{len(rows)} row{'s' * (len(rows) != 1)}",
+                f"{len(rows)} row{'s' * (len(rows) != 1)}{said}",
                 file=sys.stderr,
             )
         return 2
     if not args.quiet:
-        print(f"{args.cohort}: OK, every file checked")
+        print(f"{args.cohort}: OK, every file checked{said}")
     return 0
 
 
