@@ -175,14 +175,16 @@ def _group_cases(folder: Path, candidates: list[Candidate]) -> list[tuple[str, s
             else f"one case per folder: named after the folder {folder_name!r}"
         )
         return [(folder_name, how, own)]
-    if others and not own and len(others) > 1:
-        singles = all(len(cs) == 1 for cs in others.values())
-        roles = [cs[0].match.role for cs in others.values()]
-        if singles and len(set(roles)) == len(roles):
-            # "3_t1_mprage", "5_flair": one patient's series numbers, not several patients
-            listed = ", ".join(sorted(others))
-            how = f"one case per folder: named after the folder {folder_name!r} (prefixes {listed} differ, one file per role)"
-            return [(folder_name, how, [c for cs in others.values() for c in cs])]
+    roles = [c.match.role for c in candidates]
+    singles = all(len(cs) == 1 for cs in others.values())
+    if singles and len(set(roles)) == len(roles) and (len(others) > 1 or own):
+        # "3_t1_mprage", "5_flair", "mask": one patient's series numbers, not several patients
+        listed = ", ".join(repr(p) for p in sorted(others))
+        how = (
+            f"one case per folder: named after the folder {folder_name!r} "
+            f"(prefixes {listed} differ, one file per role)"
+        )
+        return [(folder_name, how, list(candidates))]
     groups = [(p, f"files prefixed {p!r}", cs) for p, cs in sorted(others.items())]
     if own:
         groups.append(
@@ -214,7 +216,13 @@ def scan_folder(
     def problem(message: str, path: Path | None, case_id: str | None, role: str | None = None):
         problems.append(CohortProblem(root, None, message, path, patient_id=case_id, role=role))
 
-    for dirpath, dirnames, filenames in os.walk(root):
+    seen: set[str] = set()
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
+        real = os.path.realpath(dirpath)
+        if real in seen:  # a linked folder seen before (or a link loop)
+            dirnames[:] = []
+            continue
+        seen.add(real)
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         here = Path(dirpath)
         names = sorted(n for n in filenames if not n.startswith("."))
@@ -275,7 +283,8 @@ def scan_folder(
                 slides=slides,
                 report=report,
             )
-            choices[case_id] = chosen
+            order = ("t1", "t1c", "t2", "flair", "seg", "slide", "report")
+            choices[case_id] = {r: chosen[r] for r in order if r in chosen}
             folders_of[case_id] = here
         listed = {u.path for u in unmatched if u.path.parent == here}
         for name in rest:

@@ -123,5 +123,6 @@ def test_brats_2023_folder_without_manifest(tmp_path: Path, capsys):
     assert main(["validate", str(tmp_path)]) == 0
     assert main(["info", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    assert "(BraTS folder)" in out and "cases: 1" in out
+    assert "(no manifest: files found by their names)" in out and "cases: 1" in out
+    assert "t1c    BraTS-GLI-00001-000/BraTS-GLI-00001-000-t1c.nii.gz -- word 't1c'" in out
     assert "complete MRI (4 seq.)       1  (100%)" in out
