@@ -542,7 +542,8 @@ def load_case_mri(
             notes["reference"] = f"no {wanted} loaded: the {ref_name} grid is the reference"
     if reference == "iso1":
         shape, affine = isotropic_grid(ref_grid[1], ref_grid[2], 1.0)
-        ref_grid, ref_name = (None, shape, affine), f"1 mm isotropic ({ref_name} field of view)"
+        ref_name = f"1 mm isotropic ({ref_name} field of view)"
+        ref_grid = (Path("1 mm isotropic grid"), shape, affine)
     how = "through the scanner coordinates"
     for seq, vol in list(volumes.items()):
         moved = transforms.get(seq.value)
