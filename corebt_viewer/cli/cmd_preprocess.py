@@ -24,6 +24,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     pre.add_argument(
         "--out", metavar="DIR", help="output folder (default COHORT/.corebt/preprocessed)"
     )
+    pre.add_argument(
+        "--voxel-size",
+        type=float,
+        default=1.0,
+        metavar="MM",
+        help="isotropic output voxel size over the atlas (default 1 mm, as BraTS)",
+    )
     pre.add_argument("--threads", type=int, default=None, help="registration threads")
     pre.set_defaults(func=run_preprocess)
 
@@ -63,6 +70,7 @@ def run_preprocess(args: argparse.Namespace) -> int:
         out_dir=args.out,
         atlas=args.atlas,
         skull_strip=args.skull_strip,
+        spacing=args.voxel_size,
         threads=args.threads,
         progress=_progress(sys.stderr),
     )
