@@ -73,14 +73,15 @@ def rotation_angle_deg(matrix: np.ndarray) -> float:
     return float(np.degrees(np.arccos(np.clip(cos, -1.0, 1.0))))
 
 
-def to_sitk(data: np.ndarray, affine: np.ndarray):
+def to_sitk(data: np.ndarray, affine: np.ndarray, *, dtype=np.float32):
     """A SimpleITK image of a RAS array and its RAS affine (direction and origin in LPS)."""
     import SimpleITK as sitk
 
     affine = np.asarray(affine, float)
-    image = sitk.GetImageFromArray(
-        np.ascontiguousarray(np.asarray(data, np.float32).transpose(2, 1, 0))
-    )
+    values = np.asarray(data, dtype)
+    if values.dtype == np.bool_:
+        values = values.view(np.uint8)
+    image = sitk.GetImageFromArray(np.ascontiguousarray(values.transpose(2, 1, 0)))
     spacing = np.sqrt((affine[:3, :3] ** 2).sum(axis=0))
     lps = _FLIP @ affine
     image.SetSpacing(tuple(float(s) for s in spacing))
@@ -104,7 +105,7 @@ def register_rigid(
     fixed: tuple[np.ndarray, np.ndarray],
     moving: tuple[np.ndarray, np.ndarray],
     *,
-    finest_mm: float = 1.0,
+    finest_mm: float = 2.0,
     shrink: tuple[int, ...] | None = None,
     smoothing_mm: tuple[float, ...] | None = None,
     sampling: float = 0.1,
