@@ -108,7 +108,7 @@ def register_rigid(
     finest_mm: float = 2.0,
     shrink: tuple[int, ...] | None = None,
     smoothing_mm: tuple[float, ...] | None = None,
-    sampling: float = 0.1,
+    sampling: float = 0.05,
     iterations: int = 200,
     initialise: str = "geometry",
     threads: int | None = None,
