@@ -356,6 +356,7 @@ def embed_case_mri(case, encoders: EncoderSet, cache: EmbeddingCache, stats: Run
         labels = [seq.value for seq in vectors]
         features = np.stack([vectors[s] for s in vectors]).astype(np.float32)
         meta = {"labels": labels, "flags": flags, "errors": errors, "encoder": choice.mri}
+        meta["notes"] = dict(study.notes)  # sequences resampled from their native grids
         write_case_entry(path, {"features": features}, meta, cache_key=key)
         stats.count(Modality.MRI, cached=False)
     else:
