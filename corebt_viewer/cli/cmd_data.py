@@ -55,20 +55,25 @@ def run_validate(args: argparse.Namespace) -> int:
     problems = validate(path=args.cohort, progress=show, deep=args.deep)
     if interactive:
         print("\r" + " " * 40 + "\r", end="", file=sys.stderr)
+    from corebt_viewer.io.validate import is_note
+
     for problem in problems:
         print(str(problem))
     sys.stdout.flush()
+    notes = [p for p in problems if is_note(p)]
+    problems = [p for p in problems if not is_note(p)]
+    said = f", {len(notes)} note{'s' * (len(notes) != 1)}" if notes else ""
     if problems:
         rows = {(p.manifest, p.row) for p in problems}
         if not args.quiet:
             print(
                 f"{len(problems)} problem{'s' * (len(problems) != 1)} in "
-                f"{len(rows)} row{'s' * (len(rows) != 1)}",
+                f"{len(rows)} row{'s' * (len(rows) != 1)}{said}",
                 file=sys.stderr,
             )
         return 2
     if not args.quiet:
-        print(f"{args.cohort}: OK, every file checked")
+        print(f"{args.cohort}: OK, every file checked{said}")
     return 0
 
 
@@ -107,6 +112,11 @@ def _as_json(summary) -> dict:
         "sequences": summary.sequence_counts,
         "classes": summary.class_counts,
         "problems": [str(p) for p in summary.problems],
+        "files": {
+            case: {role: {"file": f, "why": why} for role, (f, why) in roles.items()}
+            for case, roles in summary.choices.items()
+        },
+        "unmatched": [{"file": f, "why": why} for f, why in summary.unmatched],
     }
 
 
@@ -120,7 +130,7 @@ def format_summary(summary) -> list[str]:
     def share(count: int) -> str:
         return f"{count:>5}  ({100 * count / n:.0f}%)" if n else f"{count:>5}"
 
-    source = summary.manifest if summary.manifest is not None else f"{summary.root} (BraTS folder)"
+    source = summary.manifest or f"{summary.root} (no manifest: files found by their names)"
     counts = summary.modality_counts
     lines = [f"cohort: {source}", f"cases: {n}", "", "modalities:"]
     for modality in Modality:
@@ -136,9 +146,30 @@ def format_summary(summary) -> list[str]:
         lines += ["", f"task {name} ({get_task(name).title}):"]
         for cls, count in classes.items():
             lines.append(f"  {cls:<34}{count:>5}")
+    lines += format_choices(summary.choices, summary.unmatched, summary.root)
     if summary.problems:
-        lines += [
-            "",
-            f"{len(summary.problems)} problem(s) in the manifest; run `corebt validate` for details",
-        ]
+        lines += ["", f"{len(summary.problems)} problem(s):"]
+        lines += [f"  {p}" for p in summary.problems]
+        lines.append("run `corebt validate` to open every file")
+    return lines
+
+
+def format_choices(choices: dict, unmatched: list, root=None) -> list[str]:
+    """Every case with the file chosen for each role and why; then the unmatched files.
+
+    Files under `root` are shown relative to it.
+    """
+    import os
+
+    def short(file: str) -> str:
+        return os.path.relpath(file, root) if root and file.startswith(str(root)) else file
+
+    lines = ["", "files per case (role: file -- why):"]
+    for case_id, roles in choices.items():
+        lines.append(f"  {case_id}")
+        for role, (file, why) in roles.items():
+            lines.append(f"    {role:<7}{short(file)} -- {why}")
+    if unmatched:
+        lines += ["", f"{len(unmatched)} file(s) joined no case:"]
+        lines += [f"  {short(file)} -- {why}" for file, why in unmatched]
     return lines

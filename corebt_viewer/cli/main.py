@@ -17,6 +17,8 @@ from corebt_viewer import __version__
 COMMAND_MODULES = (
     "cmd_demo",  # demo-data
     "cmd_data",  # validate, info
+    "cmd_scan",  # scan
+    "cmd_preprocess",  # preprocess, coregister
     "cmd_embed",  # tiles, embed
     "cmd_slide",  # slide-embed
     "cmd_import",  # import-features

@@ -69,11 +69,15 @@ class MRIStudy:
     errors : dict of str -> str
         Role (``"t1"``, ``"seg"``...) -> message for each file that failed to load or
         sits on another grid, so a viewer can show the rest and say what is missing.
+    notes : dict of str -> str
+        Role -> what was done to it on loading (resampled from its native grid onto the
+        reference grid...), for the viewer and ``corebt info`` to show.
     """
 
     volumes: dict[Sequence, Volume] = field(default_factory=dict)
     segmentation: Segmentation | None = None
     errors: dict[str, str] = field(default_factory=dict)
+    notes: dict[str, str] = field(default_factory=dict)
 
     @property
     def sequences(self) -> tuple[Sequence, ...]:

@@ -89,7 +89,11 @@ def compute_mri_entry(case, encoders: EncoderSet) -> tuple[dict, dict]:
     vectors, flags = encoders.get(Modality.MRI).encode_study(study)
     labels = [seq.value for seq in vectors]
     features = np.stack([vectors[s] for s in vectors]).astype(np.float32)
+    notes = dict(study.notes)  # sequences resampled from their native grids
+    if notes:
+        flags = dict(flags, grids="; ".join(f"{k}: {v}" for k, v in notes.items()))
     meta = {"labels": labels, "flags": flags, "errors": errors, "encoder": encoders.profile.mri}
+    meta["notes"] = notes
     return {"features": features}, meta
 
 

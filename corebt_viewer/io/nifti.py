@@ -454,12 +454,21 @@ def check_same_grid(
             raise InputError(other[0], problem)
 
 
-def load_case_mri(case, *, atol: float = 1e-3, workers: int = 4) -> MRIStudy:
-    """Load every MRI file of a case, keeping what loads and explaining what does not.
+def load_case_mri(
+    case,
+    *,
+    atol: float = 1e-3,
+    workers: int = 4,
+    resample: bool = True,
+    reference: str = "t1c",
+    transforms=None,
+) -> MRIStudy:
+    """Load every MRI file of a case onto one grid, keeping what loads and explaining the rest.
 
-    The study's grid is the one most of the loaded volumes share (ties: the first in
-    T1, T1c, T2, FLAIR order). Volumes and a mask on another grid are left out with a
-    message in ``errors``, like files that fail to load.
+    Sequences and a mask on other grids (native space: other shape, voxel size, axis
+    directions or origin) are resampled onto the reference grid through their affines
+    (scanner coordinates), each with a note in ``notes`` saying so. Files that fail to
+    load are left out with a message in ``errors``.
 
     Parameters
     ----------
@@ -468,12 +477,25 @@ def load_case_mri(case, *, atol: float = 1e-3, workers: int = 4) -> MRIStudy:
         Tolerance (mm) when comparing affines.
     workers : int
         Files read in parallel threads (decompression releases the GIL).
+    resample : bool
+        Resample sequences on other grids (default). When false, they are left out with
+        a message in ``errors``, as before native-space support.
+    reference : str
+        The grid: a sequence (``"t1c"`` default, ``"t1"``, ``"t2"``, ``"flair"``; when
+        absent, the grid most sequences share) or ``"iso1"``, a 1 mm isotropic RAS grid
+        covering that sequence's field of view.
+    transforms : mapping of str -> ndarray, optional
+        Role -> 4x4 world-to-world transform (reference world -> that file's world) from a
+        rigid registration (:mod:`corebt_viewer.io.registration`), for when the scanner
+        coordinates disagree.
 
     Returns
     -------
     MRIStudy
     """
     from concurrent.futures import ThreadPoolExecutor
+
+    from corebt_viewer.io.resample import describe_grid, isotropic_grid, resample_to_grid
 
     jobs: list[tuple[str, object]] = [
         (seq.value, lambda seq=seq: load_volume(case.mri[seq], seq)) for seq in case.sequences
@@ -495,6 +517,7 @@ def load_case_mri(case, *, atol: float = 1e-3, workers: int = 4) -> MRIStudy:
         results = [run(job) for job in jobs]
     volumes: dict[Sequence, Volume] = {}
     errors: dict[str, str] = {}
+    notes: dict[str, str] = {}
     segmentation = None
     for role, loaded, error in results:
         if error is not None:
@@ -503,24 +526,70 @@ def load_case_mri(case, *, atol: float = 1e-3, workers: int = 4) -> MRIStudy:
             segmentation = loaded
         else:
             volumes[Sequence(role)] = loaded
+    transforms = dict(transforms or {})
+    if not volumes:
+        return MRIStudy(volumes=volumes, segmentation=segmentation, errors=errors, notes=notes)
     grids = [(v.path, v.shape, v.affine) for v in volumes.values()]
-    if grids:
-        groups = [[g for g in grids if grid_mismatch(ref, g, atol) is None] for ref in grids]
-        reference = max(groups, key=len)[0]
-        for seq, vol in list(volumes.items()):
-            problem = grid_mismatch(reference, (vol.path, vol.shape, vol.affine), atol)
-            if problem is not None:
-                errors[seq.value] = f"{vol.path}: {problem}"
-                del volumes[seq]
+    wanted = reference if reference != "iso1" else "t1c"
+    if wanted in {s.value for s in volumes}:
+        ref_vol = volumes[Sequence(wanted)]
+        ref_grid, ref_name = (ref_vol.path, ref_vol.shape, ref_vol.affine), wanted
     else:
-        reference = None
-    if segmentation is not None and reference is not None:
+        groups = [[g for g in grids if grid_mismatch(r, g, atol) is None] for r in grids]
+        ref_grid = max(groups, key=len)[0]
+        ref_name = next(s.value for s, v in volumes.items() if v.path == ref_grid[0])
+        if resample and any(grid_mismatch(ref_grid, g, atol) for g in grids):
+            notes["reference"] = f"no {wanted} loaded: the {ref_name} grid is the reference"
+    if reference == "iso1":
+        shape, affine = isotropic_grid(ref_grid[1], ref_grid[2], 1.0)
+        ref_name = f"1 mm isotropic ({ref_name} field of view)"
+        ref_grid = (Path("1 mm isotropic grid"), shape, affine)
+    how = "through the scanner coordinates"
+    for seq, vol in list(volumes.items()):
+        moved = transforms.get(seq.value)
+        problem = grid_mismatch(ref_grid, (vol.path, vol.shape, vol.affine), atol)
+        if problem is None and moved is None:
+            continue
+        if not resample:
+            errors[seq.value] = f"{vol.path}: {problem}"
+            del volumes[seq]
+            continue
+        data = resample_to_grid(vol.data, vol.affine, ref_grid[1], ref_grid[2], transform=moved)
+        volumes[seq] = Volume(
+            data=data,
+            affine=np.asarray(ref_grid[2], float),
+            voxel_size=tuple(float(z) for z in np.sqrt((ref_grid[2][:3, :3] ** 2).sum(axis=0))),
+            sequence=seq,
+            path=vol.path,
+        )
+        via = "through its registration transform" if moved is not None else how
+        notes[seq.value] = (
+            f"resampled (trilinear) from {describe_grid(vol.shape, vol.affine)} onto the "
+            f"{ref_name} grid {describe_grid(ref_grid[1], ref_grid[2])} {via}"
+        )
+    if segmentation is not None:
         seg_grid = (case.segmentation, segmentation.labels.shape, segmentation.affine)
-        problem = grid_mismatch(reference, seg_grid, atol)
-        if problem is not None:
+        problem = grid_mismatch(ref_grid, seg_grid, atol)
+        if problem is not None and not resample:
             errors["seg"] = f"{case.segmentation}: {problem}"
             segmentation = None
-    return MRIStudy(volumes=volumes, segmentation=segmentation, errors=errors)
+        elif problem is not None:
+            labels = resample_to_grid(
+                segmentation.labels, segmentation.affine, ref_grid[1], ref_grid[2], order=0
+            )
+            notes["seg"] = (
+                f"mask resampled (nearest neighbour) from "
+                f"{describe_grid(segmentation.labels.shape, segmentation.affine)} onto the "
+                f"{ref_name} grid; saved versions go back to the original's grid"
+            )
+            segmentation = Segmentation(
+                labels=labels,
+                convention=segmentation.convention,
+                voxel_size=tuple(float(z) for z in np.sqrt((ref_grid[2][:3, :3] ** 2).sum(axis=0))),
+                affine=np.asarray(ref_grid[2], float),
+            )
+    volumes = {s: volumes[s] for s in sorted(volumes, key=list(Sequence).index)}
+    return MRIStudy(volumes=volumes, segmentation=segmentation, errors=errors, notes=notes)
 
 
 def save_segmentation(

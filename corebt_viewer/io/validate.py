@@ -20,6 +20,24 @@ from corebt_viewer.core.segmentation import SegmentationLabelError, detect_conve
 from corebt_viewer.io.manifest import CohortProblem, ManifestRow, find_manifest, read_manifest_rows
 
 
+class GridNote(CohortProblem):
+    """Not an error: a file on another grid than the case's others (native space).
+
+    Loading resamples it onto the reference grid (:func:`corebt_viewer.io.nifti.load_case_mri`);
+    the note says so. ``corebt validate`` prints notes but does not fail on them.
+    """
+
+    is_note = True
+
+    def describe(self) -> str:
+        return "note: " + super().describe()
+
+
+def is_note(problem: ManifestError) -> bool:
+    """Whether a finding of :func:`validate_cohort` is a note rather than a problem."""
+    return bool(getattr(problem, "is_note", False))
+
+
 def _cohort_rows(path: Path) -> tuple[Path, list[ManifestRow], list[CohortProblem]]:
     manifest = find_manifest(path)
     if manifest is not None:
@@ -78,7 +96,16 @@ def check_case(
         for role, grid in grids:
             mismatch = grid_mismatch(reference, grid, atol)
             if mismatch is not None:
-                add(role, grid[0], mismatch)
+                problems.append(
+                    GridNote(
+                        manifest,
+                        row,
+                        f"{mismatch}; resampled onto the reference grid (T1c) when loaded",
+                        grid[0],
+                        patient_id=case.patient_id,
+                        role=role,
+                    )
+                )
     for slide in case.slides:
         message = _check_slide(slide)
         if message is not None:

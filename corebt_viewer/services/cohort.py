@@ -31,6 +31,11 @@ class CohortSummary:
         ``"unlabelled"``.
     problems : list of ManifestError
         Problems found while reading the manifest (labels, missing files).
+    choices : dict of str -> dict of str -> (str, str)
+        Case id -> role (``t1``... ``seg``, ``slide``, ``report``) -> (file, why it was
+        chosen: the manifest row, or the name rule that discovery applied).
+    unmatched : list of (str, str)
+        Files of a discovered folder that joined no case, with the reason.
     """
 
     root: Path
@@ -40,6 +45,8 @@ class CohortSummary:
     sequence_counts: dict[str, int]
     class_counts: dict[str, dict[str, int]]
     problems: list[ManifestError] = field(default_factory=list)
+    choices: dict[str, dict[str, tuple[str, str]]] = field(default_factory=dict)
+    unmatched: list[tuple[str, str]] = field(default_factory=list)
 
 
 def validate(
@@ -63,12 +70,24 @@ def summarise(*, path: str | Path) -> CohortSummary:
     path = Path(path)
     if not path.exists():
         raise InputError(path, "no such file or folder")
-    if find_manifest(path) is not None:
-        cohort, problems = read_manifest(path, strict=False)
-    else:
-        from corebt_viewer.io.discovery import discover_cohort
+    choices: dict[str, dict[str, tuple[str, str]]] = {}
+    unmatched: list[tuple[str, str]] = []
+    manifest = find_manifest(path)
+    if manifest is not None:
+        from corebt_viewer.io.manifest import read_manifest_rows
 
-        cohort, problems = discover_cohort(path)
+        cohort, problems = read_manifest(path, strict=False)
+        for item in read_manifest_rows(manifest)[0]:
+            why = f"{manifest.name} line {item.row}"
+            choices[item.case.patient_id] = {role: (str(f), why) for role, f in item.case.files()}
+    else:
+        from corebt_viewer.io.discovery import scan_folder
+
+        scan = scan_folder(path)
+        cohort, problems = scan.cohort, scan.problems
+        for case_id, roles in scan.choices.items():
+            choices[case_id] = {r: (str(c.path), c.reason) for r, c in roles.items()}
+        unmatched = [(str(u.path), u.reason) for u in scan.unmatched]
     return CohortSummary(
         root=cohort.root,
         manifest=cohort.manifest,
@@ -77,4 +96,6 @@ def summarise(*, path: str | Path) -> CohortSummary:
         sequence_counts={s.value: sum(s in c.mri for c in cohort) for s in MRI_SEQUENCES},
         class_counts={name: cohort.class_counts(get_task(name)) for name in TASKS},
         problems=list(problems),
+        choices=choices,
+        unmatched=unmatched,
     )

@@ -167,6 +167,7 @@ def save_mask_version(
     original_labels: np.ndarray | None = None,
     convention: LabelConvention | None = None,
     db: ReviewDB | None = None,
+    labels_affine: np.ndarray | None = None,
 ) -> SavedMask:
     """Save edited labels as a new mask version, record it, make it current (Ctrl+S).
 
@@ -189,7 +190,17 @@ def save_mask_version(
     convention : LabelConvention, optional
     db : ReviewDB, optional
         An open database (default: open the cohort's for this call).
+    labels_affine : ndarray, optional
+        Affine of the grid `labels` are on, when that is the case's reference grid and
+        not the original mask's (a native-space case): the labels are put back on the
+        original's grid (nearest neighbour) before saving.
     """
+    if labels_affine is not None:
+        from corebt_viewer.io.resample import labels_to_file_grid
+
+        target = location.original if location.has_original else location.reference
+        labels = labels_to_file_grid(np.asarray(labels), labels_affine, target)
+        original_labels = None  # the caller's copy is on the reference grid: read the file
     if original_labels is None and location.has_original:
         original_labels = mv.read_mask(location.original).labels
     if original_labels is None:

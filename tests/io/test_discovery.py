@@ -81,5 +81,5 @@ def test_duplicates_and_empty_folder(tmp_path: Path):
     assert "two folders" in problems[1].problem
     empty = tmp_path / "empty"
     empty.mkdir()
-    with pytest.raises(InputError, match="no manifest.csv and no BraTS files"):
+    with pytest.raises(InputError, match="no manifest.csv and no MRI files"):
         read_cohort(empty)

@@ -169,13 +169,21 @@ def test_case_study_keeps_good_files_and_explains_bad(tmp_path: Path):
         mri={Sequence.T1: t1, Sequence.T1C: t1c, Sequence.T2: t2, Sequence.FLAIR: flair},
         segmentation=seg,
     )
-    study = load_case_mri(case)
+    study = load_case_mri(case, resample=False)
     assert study.sequences == (Sequence.T1, Sequence.T2)
     assert set(study.errors) == {"t1c", "flair"}
     assert "4x4x3 vs 4x4x4" in study.errors["flair"]
     assert str(t1c) in study.errors["t1c"]
     assert study.segmentation is not None
     assert np.all(study.segmentation.labels == Region.ENHANCING)
+    resampled = load_case_mri(case)  # by default the FLAIR is resampled, and it is said
+    assert resampled.sequences == (Sequence.T1, Sequence.T2, Sequence.FLAIR)
+    assert set(resampled.errors) == {"t1c"} and "flair" in resampled.notes
+    assert "4x4x3" in resampled.notes["flair"] and resampled.volumes[Sequence.FLAIR].shape == (
+        4,
+        4,
+        4,
+    )
 
 
 def test_truncated_gzip_is_caught_from_the_header_check(tmp_path: Path, rng):
