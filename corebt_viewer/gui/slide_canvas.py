@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from qtpy.QtCore import QTimer, Signal
+from qtpy.QtCore import Qt, QTimer, Signal
 from qtpy.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -64,7 +64,10 @@ class SlideCanvas(CanvasPane):
         self.slide_layer = None
         self.grid_layer = None
         self.heat_layer = None
-        self.overlays: dict[int, tuple[L.TileMap | None, L.TileMap | None]] = {}
+        #: by slide FILE name: (tissue tile map, contribution map), None where unknown
+        self.overlays: dict[str, tuple[L.TileMap | None, L.TileMap | None]] = {}
+        #: by slide file name: why the slide is left out of the prediction, or cannot open
+        self.problems: dict[str, str] = {}
         self._retired: list = []
         self._generation = 0
         self._fit_pending = False
@@ -146,6 +149,7 @@ class SlideCanvas(CanvasPane):
         self._generation += 1
         self.paths = tuple(Path(p) for p in paths)
         self.overlays = {}
+        self.problems = {}
         self.chooser.blockSignals(True)
         self.chooser.clear()
         for p in self.paths:
@@ -232,6 +236,7 @@ class SlideCanvas(CanvasPane):
 
         def finish_step():
             self._show_overlays()
+            self._show_problem()
             w, h = reader.dimensions
             mpp = f"{reader.mpp:.3f} µm/px" if reader.mpp else "pixel size unknown"
             self.info.setText(mpp)
@@ -270,8 +275,38 @@ class SlideCanvas(CanvasPane):
         if generation != self._generation:
             return
         self._drop_layers()
+        self.set_problems({**self.problems, path.name: f"cannot open: {message}"})
         self.show_message(f"Cannot show slide {path.name}:\n{message}")
         self.slide_shown.emit(path.name)
+
+    def current_name(self) -> str:
+        """File name of the slide chosen ("" when none)."""
+        index = self.chooser.currentIndex()
+        return self.paths[index].name if 0 <= index < len(self.paths) else ""
+
+    def set_problems(self, problems: dict[str, str]) -> None:
+        """Mark slides that failed (by file name) in the chooser, with their message."""
+        self.problems = dict(problems)
+        for index, path in enumerate(self.paths):
+            problem = self.problems.get(path.name)
+            self.chooser.setItemText(index, f"⚠ {path.name}" if problem else path.name)
+            self.chooser.setItemData(index, problem or str(path), Qt.ItemDataRole.ToolTipRole)
+        self._show_problem()
+
+    def _show_problem(self) -> None:
+        """The chosen slide's problem, on the canvas (and as the chooser's tooltip)."""
+        problem = self.problems.get(self.current_name())
+        self.chooser.setToolTip(
+            f"{self.current_name()}: {problem}" if problem else "Slide of this case (PgUp / PgDn)"
+        )
+        overlay = self.viewer.canvas.overlays.text
+        if problem:
+            overlay.text = f"{self.current_name()}: {problem}"
+            overlay.position = "top_left"
+            overlay.color = "#ffb454"
+            overlay.font_size = 11
+        if overlay.visible != bool(problem):
+            overlay.visible = bool(problem)
 
     def _drop_layers(self) -> None:
         """Hide the layers (kept for reuse: removing a napari layer runs a full gc pass)
@@ -302,8 +337,8 @@ class SlideCanvas(CanvasPane):
                 pass
 
     # ------------------------------------------------------------------ overlays
-    def set_overlays(self, overlays: dict[int, tuple[L.TileMap | None, L.TileMap | None]]) -> None:
-        """Per slide index: (tissue tile map, contribution map); ``None`` where unknown."""
+    def set_overlays(self, overlays: dict[str, tuple[L.TileMap | None, L.TileMap | None]]) -> None:
+        """Per slide FILE name: (tissue tile map, contribution map); ``None`` where unknown."""
         self.overlays = dict(overlays)
         self._apply_overlays()
 
@@ -313,7 +348,7 @@ class SlideCanvas(CanvasPane):
 
     def _wanted_overlays(self) -> tuple[bool, bool]:
         """Whether to show the tile grid and the heat map of the current slide."""
-        grid, heat = self.overlays.get(self.chooser.currentIndex(), (None, None))
+        grid, heat = self.overlays.get(self.current_name(), (None, None))
         showing = self.slide_layer is not None and self.slide_layer.visible
         return (
             showing and grid is not None and self.grid_check.isChecked(),
@@ -322,7 +357,7 @@ class SlideCanvas(CanvasPane):
 
     def _fill_overlays(self) -> None:
         """Put the current slide's overlays that are to be shown in their layers."""
-        grid, heat = self.overlays.get(self.chooser.currentIndex(), (None, None))
+        grid, heat = self.overlays.get(self.current_name(), (None, None))
         self.grid_check.setEnabled(grid is not None)
         self.heat_check.setEnabled(heat is not None)
         mpp = self.reader.mpp if self.reader is not None else None

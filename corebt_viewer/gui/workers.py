@@ -133,7 +133,12 @@ def _lower_thread_priority() -> None:
 
 
 class WorkerPool(QObject):
-    """Starts workers and keeps them alive until they are done."""
+    """The window's one pool: starts workers and keeps them alive until they are done.
+
+    It is the Qt :class:`~corebt_viewer.services.viewer_session.TaskRunner`:
+    :meth:`submit` runs a ``(progress, cancelled)`` task and calls back on the UI thread;
+    tasks of the same `key` keep only the latest result.
+    """
 
     busy_changed = Signal(str)  # names of running tasks, "" when idle
 
@@ -142,6 +147,49 @@ class WorkerPool(QObject):
         self.pool = QThreadPool(self)
         self.pool.setMaxThreadCount(max_threads)
         self._running: list[Worker] = []
+        self._latest: dict[str, Worker] = {}
+
+    def submit(
+        self,
+        task: Task,
+        *,
+        name: str = "",
+        key: str | None = None,
+        done=None,
+        failed=None,
+        cancelled=None,
+        progress=None,
+    ) -> Worker:
+        """Run `task` in the pool; `done(result)`, `failed(message, detail)`, `cancelled()`
+        and `progress(event)` are called on the UI thread. A later task with the same `key`
+        cancels this one, and this one's callbacks are then never called."""
+        worker = Worker(task, name=name)
+        if key is not None:
+            previous = self._latest.get(key)
+            if previous is not None:
+                previous.cancel()
+            self._latest[key] = worker
+
+        def current() -> bool:
+            return key is None or self._latest.get(key) is worker
+
+        if done is not None:
+            worker.signals.finished.connect(lambda result: current() and done(result))
+        if failed is not None:
+            worker.signals.failed.connect(lambda m, d: current() and failed(m, d))
+        if cancelled is not None:
+            worker.signals.cancelled.connect(lambda: current() and cancelled())
+        if progress is not None:
+            worker.signals.progress.connect(progress)
+        if key is not None:
+            worker.signals.done.connect(
+                lambda: self._latest.get(key) is worker and self._latest.pop(key)
+            )
+        return self.start(worker)
+
+    def later(self, call: Callable[[], None]) -> None:
+        """Run `call` in a later turn of the event loop (the window repaints in between)."""
+        QTimer.singleShot(0, self, call)
 
     def start(self, worker: Worker) -> Worker:
         self._running.append(worker)

@@ -338,8 +338,8 @@ def test_switching_modalities_runs_no_model_on_the_ui_thread(window, demo_cohort
     case = next((c for c in complete if c is not window.case), complete[0])
     if case is window.case:
         open_and_wait(window, next(c for c in demo_cohort if c is not case).patient_id)
-    for key in [k for k in window._predictions if k[0] == case.patient_id and k[1]]:
-        del window._predictions[key]  # (predicted while the fixture opened it)
+    for key in [k for k in window.session.predictions if k[0] == case.patient_id and k[1]]:
+        del window.session.predictions[key]  # (predicted while the fixture opened it)
     threads: list[int] = []
     original = window.predictor.predict
 
@@ -353,7 +353,7 @@ def test_switching_modalities_runs_no_model_on_the_ui_thread(window, demo_cohort
         available = window.prediction.available
         assert len(available) == 3
         # all 2^3 - 1 sets of modalities used, each predicted once
-        wait_until(lambda: sum(k[0] == case.patient_id for k in window._predictions) == 7)
+        wait_until(lambda: sum(k[0] == case.patient_id for k in window.session.predictions) == 7)
         for modality in sorted(available, key=lambda m: m.value):
             box = window.prediction.checks[modality]
             box.setChecked(False)

@@ -202,8 +202,7 @@ class ViewerSession:
         self.predictions.clear()
         for pid, prediction in predictions.items():
             self.predictions.add((pid, frozenset()), prediction)
-        self.events.model_changed.emit(self.model)
-        self.events.cohort_changed.emit(self.cohort)  # true labels follow the model's task
+        self.events.model_changed.emit(self.model)  # true labels follow the model's task
         self.events.case_predictions.emit(dict(predictions))
         if self.case is not None:
             self.refresh_prediction()
