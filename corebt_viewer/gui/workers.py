@@ -201,7 +201,7 @@ class WorkerPool(QObject):
     def _finish(self, worker: Worker) -> None:
         if worker in self._running:
             self._running.remove(worker)
-        self.busy_changed.emit(self.describe())
+        _emit(self.busy_changed, self.describe())  # (the pool may be gone with its widget)
 
     def describe(self) -> str:
         return ", ".join(w.name for w in self._running if w.name)
