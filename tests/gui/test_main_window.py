@@ -403,6 +403,46 @@ def test_a_failed_prefetch_is_read_again(window, demo_cohort):
     assert window.mri.case_id == case.patient_id
 
 
+def test_every_flag_and_seen_in_training_are_shown(window, demo_cohort):
+    """Warnings are never computed and dropped; a training case is marked as such."""
+    from dataclasses import replace
+
+    session = window.session
+    case = next(c for c in demo_cohort if c.mri and c.slides)
+    open_and_wait(window, case.patient_id)
+    pid = case.patient_id
+    original = session.embeddings[pid]
+    split = window.predictor.split
+    saved_train = list(split.get("train", ()))
+    try:
+        session.embeddings[pid] = replace(
+            original, flags={"mri": "no mask: whole-brain features only"}
+        )
+        split["train"] = [*saved_train, pid]
+        session.mask_used.pop(pid, None)
+        for key in [k for k in session.predictions if k[0] == pid]:
+            del session.predictions[key]
+        session.refresh_prediction()
+        panel = window.prediction
+        assert panel.flags.isVisible()
+        assert "no mask: whole-brain features only" in panel.flags.text()
+        assert "train set" in panel.flags.text()
+        assert "seen in training" in panel.subline.text()
+        assert "✓" not in panel.subline.text() and "✗" not in panel.subline.text()
+        row = window.case_list.model.rows[window.case_list._row_of(pid)]  # noqa: SLF001
+        assert row.seen_in == "train" and row.cell(5).endswith("· seen")
+        assert "seen in training" in row.tooltip(5)
+        box = window.show_model_card()
+        assert "Trained on" in box.text() and "temperature" in box.text()
+        box.close()
+    finally:
+        split["train"] = saved_train
+        session.embeddings[pid] = original
+        for key in [k for k in session.predictions if k[0] == pid]:
+            del session.predictions[key]
+        session.refresh_prediction()
+
+
 def test_closing_mid_switch_runs_no_more_steps(window, demo_cohort):
     """(Last: closes the module's window.) A case switch's UI steps stop with the window."""
     other = next(c for c in demo_cohort.ids if c != window.case.patient_id)
