@@ -31,10 +31,11 @@ from corebt_viewer.gui.mask_review import MaskReview
 from corebt_viewer.gui.mri_canvas import MriCanvas
 from corebt_viewer.gui.prediction_panel import PredictionPanel
 from corebt_viewer.gui.report_view import ReportView
+from corebt_viewer.gui.scheduler import FramePacer, UiScheduler
 from corebt_viewer.gui.shortcuts import shortcuts_html
 from corebt_viewer.gui.slide_canvas import SlideCanvas
 from corebt_viewer.gui.window_actions import build_actions
-from corebt_viewer.gui.workers import FramePacer, StallMonitor, WorkerPool
+from corebt_viewer.gui.workers import StallMonitor, WorkerPool
 from corebt_viewer.services.viewer_session import ViewerSession
 from corebt_viewer.services.viewer_session.session import DEFAULT_TASK, default_model_dir
 
@@ -65,7 +66,8 @@ class MainWindow(QMainWindow):
         self.workers = WorkerPool(self)  # the one pool: Cancel, the indicator and close see all
         self.session = ViewerSession(self.workers, device=describe_device)
         self.stall_monitor = StallMonitor(parent=self)
-        self.frame_pacer = FramePacer(self)  # a long handler and its frame: two turns
+        self.scheduler = UiScheduler(self)  # the window's one: its pacer and both canvases
+        self.frame_pacer = FramePacer(self, self.scheduler)  # a handler and its frame: 2 turns
         self.prefetch = None  # a gui.prefetch.Prefetch started before the window existed
         self._build()
         self.views = CaseViews(self)
@@ -75,8 +77,8 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------------ layout
     def _build(self) -> None:
         # both napari canvases exist before any layer is added (else they draw black)
-        self.mri = MriCanvas()
-        self.slides = SlideCanvas(self.workers)
+        self.mri = MriCanvas(scheduler=self.scheduler)
+        self.slides = SlideCanvas(self.workers, scheduler=self.scheduler)
         self.case_list = CaseList()
         self.prediction = PredictionPanel()
         self.report = ReportView()

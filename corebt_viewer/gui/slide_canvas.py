@@ -21,13 +21,14 @@ from qtpy.QtWidgets import (
 )
 
 from corebt_viewer.gui import layers as L
+from corebt_viewer.gui.scheduler import StepRunner, UiScheduler
 from corebt_viewer.gui.widgets import (
     CanvasPane,
     MessagePane,
     PaneBar,
     plain_canvas_overlays,
 )
-from corebt_viewer.gui.workers import StepRunner, Worker, WorkerPool
+from corebt_viewer.gui.workers import Worker, WorkerPool
 
 TILE_CACHE_BYTES = 128 * 1024 * 1024
 
@@ -54,7 +55,13 @@ class SlideCanvas(CanvasPane):
 
     slide_shown = Signal(str)
 
-    def __init__(self, workers: WorkerPool, parent: QWidget | None = None, tile_cache=None):
+    def __init__(
+        self,
+        workers: WorkerPool,
+        parent: QWidget | None = None,
+        tile_cache=None,
+        scheduler: UiScheduler | None = None,
+    ):
         super().__init__(parent)
         self.workers = workers
         self._make_canvas("Pathology")
@@ -72,7 +79,7 @@ class SlideCanvas(CanvasPane):
         self._generation = 0
         self._fit_pending = False
         self._fitted: tuple | None = None  # (canvas size, slide data) of the last fit
-        self.steps = StepRunner(self)
+        self.steps = StepRunner(self, scheduler)
         self._build()
         plain_canvas_overlays(self.viewer)
         # keep a newly opened slide fitted while Qt settles the canvas size, until the user

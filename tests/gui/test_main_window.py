@@ -7,7 +7,6 @@ import pytest
 from qtpy.QtCore import QPoint, Qt
 
 from corebt_viewer.core.modalities import ALL_MODALITIES, Modality
-from corebt_viewer.gui.workers import StepRunner
 from tests.gui.conftest import PaintCounter, grab_array, settle, wait_until
 
 pytestmark = pytest.mark.gui
@@ -451,5 +450,5 @@ def test_closing_mid_switch_runs_no_more_steps(window, demo_cohort):
     window.close()
     assert not window.isVisible()
     assert not window.mri.steps.busy and not window.slides.steps.busy
-    assert window.mri.steps not in StepRunner._waiting
-    assert window.slides.steps not in StepRunner._waiting
+    assert window.mri.steps not in window.scheduler.runners_waiting
+    assert window.slides.steps not in window.scheduler.runners_waiting

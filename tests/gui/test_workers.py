@@ -56,14 +56,15 @@ def test_step_runners_take_turns_one_step_per_turn(qapp):
     """The MRI and slide canvases each run steps: never two in one turn, in turn."""
     from qtpy.QtCore import QTimer
 
-    from corebt_viewer.gui.workers import StepRunner
+    from corebt_viewer.gui.scheduler import StepRunner, UiScheduler
 
     turns = [0]
     ticker = QTimer()  # a repeating zero timer fires once per round of timers: one turn
     ticker.setInterval(0)
     ticker.timeout.connect(lambda: turns.__setitem__(0, turns[0] + 1))
     ticker.start()
-    mri, slide, idle = StepRunner(), StepRunner(), StepRunner()
+    scheduler = UiScheduler()  # one per window: its runners share the turns
+    mri, slide, idle = (StepRunner(scheduler=scheduler) for _ in range(3))
     ran: list[tuple[str, int]] = []
     mri.run([lambda i=i: ran.append((f"mri{i}", turns[0])) for i in range(3)])
     slide.run([lambda i=i: ran.append((f"slide{i}", turns[0])) for i in range(3)])
@@ -108,7 +109,7 @@ def paced_window(order: list[str]):
     from qtpy.QtCore import QEvent
     from qtpy.QtWidgets import QLabel
 
-    from corebt_viewer.gui.workers import FramePacer
+    from corebt_viewer.gui.scheduler import FramePacer, UiScheduler
 
     class Window(QLabel):
         def event(self, event):  # only repaint requests: expose paints come unpaced
@@ -117,7 +118,7 @@ def paced_window(order: list[str]):
             return super().event(event)
 
     window = Window("ready")
-    pacer = FramePacer(window)
+    pacer = FramePacer(window, UiScheduler())
     window.resize(300, 100)
     window.show()
     settle(0.5)
@@ -158,23 +159,24 @@ def test_a_step_waits_for_the_frame_the_pacer_holds(qapp):
     """A step run just before a held frame froze the window for both: it runs after."""
     from qtpy.QtCore import QCoreApplication, QEvent, QTimer
 
-    from corebt_viewer.gui.workers import FramePacer, StepRunner
+    from corebt_viewer.gui.scheduler import StepRunner
 
     order: list[str] = []
     window, pacer = paced_window(order)
-    runner = StepRunner()
+    runner = StepRunner(scheduler=pacer.scheduler)
+    scheduler = pacer.scheduler
 
     def handler():
         order.clear()
         window.setText("changed")
         QCoreApplication.sendEvent(window, QEvent(QEvent.Type.UpdateRequest))  # Qt paints now
-        assert FramePacer.frame_waiting()  # held for a turn
+        assert scheduler.frame_waiting()  # held for a turn
         runner.run([lambda: order.append("step")])
 
     QTimer.singleShot(0, handler)
     wait_until(lambda: "frame" in order and "step" in order)
     assert order[:2] == ["frame", "step"]
-    assert not FramePacer.frame_waiting()
+    assert not scheduler.frame_waiting()
 
     # flush() (tests, screenshots) does not wait
     window.setText("again")
@@ -184,7 +186,7 @@ def test_a_step_waits_for_the_frame_the_pacer_holds(qapp):
     assert order == ["flushed"]
     # a window closed with a frame held: no frame is coming, nothing waits for it
     QCoreApplication.sendEvent(window, QEvent(QEvent.Type.UpdateRequest))
-    assert FramePacer.frame_waiting()
+    assert scheduler.frame_waiting()
     window.close()
-    assert not FramePacer.frame_waiting()
+    assert not scheduler.frame_waiting()
     window.removeEventFilter(pacer)
