@@ -32,7 +32,7 @@ FILTERS = {
     "Has MRI": lambda row: row.case.has(Modality.MRI),
     "Has slides": lambda row: row.case.has(Modality.WSI),
     "Has report": lambda row: row.case.has(Modality.REPORT),
-    "Misclassified (unseen cases)": lambda row: bool(
+    "Misclassified": lambda row: bool(
         not row.seen_in and row.truth and row.predicted and row.truth != row.predicted
     ),
     "Seen in training": lambda row: bool(row.seen_in),

@@ -29,6 +29,7 @@ from corebt_viewer.gui.widgets import (
     plain_canvas_overlays,
 )
 from corebt_viewer.gui.workers import Worker, WorkerPool
+from corebt_viewer.services.viewer_session import Latest
 
 TILE_CACHE_BYTES = 128 * 1024 * 1024
 
@@ -76,7 +77,7 @@ class SlideCanvas(CanvasPane):
         #: by slide file name: why the slide is left out of the prediction, or cannot open
         self.problems: dict[str, str] = {}
         self._retired: list = []
-        self._generation = 0
+        self._latest = Latest()  # only the latest slide opened is shown (stale: closed)
         self._fit_pending = False
         self._fitted: tuple | None = None  # (canvas size, slide data) of the last fit
         self.steps = StepRunner(self, scheduler)
@@ -153,7 +154,7 @@ class SlideCanvas(CanvasPane):
     # ------------------------------------------------------------------ slides
     def show_slides(self, paths, case_id: str = "") -> None:
         """List a case's slides in the chooser and open the first one."""
-        self._generation += 1
+        self._latest.drop()
         self.paths = tuple(Path(p) for p in paths)
         self.overlays = {}
         self.problems = {}
@@ -180,8 +181,7 @@ class SlideCanvas(CanvasPane):
         if self.chooser.currentIndex() != index:
             self.chooser.setCurrentIndex(index)  # re-enters through _on_choose
             return
-        self._generation += 1
-        generation = self._generation
+        generation = self._latest.next()
         path = self.paths[index]
         self.blank()
         if self.stack.currentWidget() is self.qt_viewer:
@@ -215,7 +215,7 @@ class SlideCanvas(CanvasPane):
     def _on_opened(self, generation: int, index: int, result) -> None:
         """Put an opened slide on the canvas, in short UI-thread steps."""
         reader, levels, kwargs = result
-        if generation != self._generation:
+        if not self._latest.is_current(generation):
             self._retire(reader)
             return
         old = self.reader
@@ -279,7 +279,7 @@ class SlideCanvas(CanvasPane):
         self._fit_pending = False
 
     def _on_failed(self, generation: int, path: Path, message: str) -> None:
-        if generation != self._generation:
+        if not self._latest.is_current(generation):
             return
         self._drop_layers()
         self.set_problems({**self.problems, path.name: f"cannot open: {message}"})
