@@ -190,3 +190,31 @@ def test_a_step_waits_for_the_frame_the_pacer_holds(qapp):
     window.close()
     assert not scheduler.frame_waiting()
     window.removeEventFilter(pacer)
+
+
+def test_pool_submit_keeps_only_the_latest_result_of_a_key(qapp):
+    """The one task runner: a later task of the same key cancels the earlier, whose
+    callbacks never run; other keys are left alone."""
+    import threading
+
+    from corebt_viewer.gui.workers import WorkerPool
+
+    pool = WorkerPool()
+    release = threading.Event()
+    got: list = []
+
+    def slow(progress, cancelled):
+        release.wait(5)
+        return "old"
+
+    first = pool.submit(
+        slow, name="old", key="case", done=got.append, cancelled=lambda: got.append("x")
+    )
+    pool.submit(lambda p, c: "new", name="new", key="case", done=got.append)
+    pool.submit(lambda p, c: "other", key="report", done=got.append)
+    wait_until(lambda: "new" in got and "other" in got)
+    assert first.is_cancelled()
+    release.set()
+    assert pool.wait(5000)
+    settle(0.1)
+    assert sorted(got) == ["new", "other"]  # neither "old" nor its cancellation
