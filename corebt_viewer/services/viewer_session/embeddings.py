@@ -92,7 +92,7 @@ class CaseEmbeddings:
         def task(progress, cancelled):
             return self._embed_case(case, progress, cancelled)
 
-        self.runner.submit(
+        handle = self.runner.submit(
             task,
             name=f"embedding {pid}",
             key=f"embed:{pid}",
@@ -101,6 +101,8 @@ class CaseEmbeddings:
             cancelled=lambda: self._on_embed_failed(pid, "cancelled"),
             progress=self.events.progress.emit if show else None,
         )
+        if show:  # the open case's: cancelled when the user moves on
+            self._embedding = handle
 
     def _on_embedded(self, patient_id: str, mask_version: str, embedding) -> None:
         self.embeddings[patient_id] = embedding

@@ -84,6 +84,7 @@ class ViewerSession(CaseEmbeddings):
         self.pending: set[str] = set()
         self._given_embeddings: dict | None = None
         self._model_wanted = False
+        self._embedding = None  # the open case's embedding task
 
     # ------------------------------------------------------------------ cohort and model
     def open_cohort(
@@ -218,6 +219,9 @@ class ViewerSession(CaseEmbeddings):
     def open_case(self, patient_id: str) -> Case:
         """Make `patient_id` the open case; its prediction follows after the views' turn."""
         case = self.cohort[patient_id]
+        if self._embedding is not None and (self.case is None or self.case is not case):
+            self._embedding.cancel()  # the case left: its embedding is not waited for
+            self._embedding = None
         self.case, self.without = case, frozenset()
         self.pending = set(CASE_PARTS)
         self.events.case_changed.emit(case)
