@@ -148,8 +148,11 @@ class PredictionPanel(QWidget):
 
     def set_flags(self, flags: dict[str, str]) -> None:
         """List every flag of the prediction (none: hidden)."""
-        self.flags.setText("\n".join(f"⚠ {text}" for text in flags.values()))
-        self.flags.setVisible(bool(flags))
+        text = "\n".join(f"⚠ {text}" for text in flags.values())
+        if text != self.flags.text():  # a relayout re-renders the plot: only on a change
+            self.flags.setText(text)
+        if self.flags.isVisibleTo(self) != bool(flags):
+            self.flags.setVisible(bool(flags))
 
     def clear(self, message: str = "No prediction") -> None:
         self.prediction = None

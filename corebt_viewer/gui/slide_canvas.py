@@ -293,11 +293,15 @@ class SlideCanvas(CanvasPane):
 
     def set_problems(self, problems: dict[str, str]) -> None:
         """Mark slides that failed (by file name) in the chooser, with their message."""
+        if dict(problems) == self.problems:
+            return  # (each prediction refresh passes them: changing nothing costs nothing)
         self.problems = dict(problems)
         for index, path in enumerate(self.paths):
             problem = self.problems.get(path.name)
-            self.chooser.setItemText(index, f"⚠ {path.name}" if problem else path.name)
-            self.chooser.setItemData(index, problem or str(path), Qt.ItemDataRole.ToolTipRole)
+            text = f"⚠ {path.name}" if problem else path.name
+            if self.chooser.itemText(index) != text:
+                self.chooser.setItemText(index, text)
+                self.chooser.setItemData(index, problem or str(path), Qt.ItemDataRole.ToolTipRole)
         self._show_problem()
 
     def _show_problem(self) -> None:

@@ -101,7 +101,7 @@ def open_session(cohort, model, embeddings, runner=None) -> tuple[ViewerSession,
     shown: list = []
     session.events.prediction_changed.connect(shown.append)
     session.open_cohort(cohort, embeddings=embeddings, load_model=False)
-    session._on_model_loaded(("CPU", model, embeddings, {}))  # noqa: SLF001 - no model files
+    session._on_model_loaded(("CPU", model, embeddings, {}, {}))  # noqa: SLF001 - no model files
     return session, shown
 
 

@@ -67,9 +67,9 @@ class CaseEmbeddings:
             return None
         return review.current_mask_version(location=location)
 
-    def mask_version(self, case: Case) -> str:
+    def mask_version(self, case: Case, cohort: Cohort | None = None) -> str:
         """``"original"``, ``"v003"``, or ``""`` for a case without a mask."""
-        version = self._current_mask(case)
+        version = self._current_mask(case, cohort)
         return version.label if version is not None else ""
 
     def mask_saved(self, patient_id: str) -> None:

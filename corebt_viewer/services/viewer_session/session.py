@@ -172,7 +172,7 @@ class ViewerSession(CaseEmbeddings):
             report(progress, 0, 3, "checking the device", "model")
             described = device() if device is not None else ""
             if not model_dir.is_dir() or not any(model_dir.iterdir()):
-                return described, None, {}, {}
+                return described, None, {}, {}, {}
             from corebt_viewer.services.fusion import load_model
 
             report(progress, 1, 3, "loading the model", "model")
@@ -182,7 +182,13 @@ class ViewerSession(CaseEmbeddings):
                 dict(given) if given is not None else self._load_cohort_embeddings(cohort, model)
             )
             predictions = {pid: model.predict(emb) for pid, emb in found.items()}
-            return described, model, found, predictions
+            # which mask each cached embedding used (file checks: here, off the UI thread)
+            used = (
+                {}
+                if given is not None
+                else {pid: self.mask_version(cohort[pid], cohort) for pid in found}
+            )
+            return described, model, found, predictions, used
 
         self.model_state = "loading"
         self.runner.submit(
@@ -195,11 +201,10 @@ class ViewerSession(CaseEmbeddings):
         )
 
     def _on_model_loaded(self, result) -> None:
-        self.device, self.model, embeddings, predictions = result
+        self.device, self.model, embeddings, predictions, used = result
         self.model_state = "ready" if self.model is not None else "none"
         self.embeddings = dict(embeddings)
-        if self._given_embeddings is None:
-            self.mask_used = {pid: self.mask_version(self.cohort[pid]) for pid in embeddings}
+        self.mask_used = dict(used)
         self.predictions.clear()
         for pid, prediction in predictions.items():
             self.predictions.add((pid, frozenset()), prediction)

@@ -129,10 +129,13 @@ def slide_tiles(
     out: dict[str, SlideTiles] = {}
     parts = embedding.parts.get(Modality.WSI) if embedding is not None else None
     if parts is not None and parts.coords is not None and len(parts.coords):
-        labels = np.asarray(parts.labels) if len(parts.labels) == len(parts.coords) else None
-        if labels is not None:
-            for name in dict.fromkeys(parts.labels):
-                out[str(name)] = SlideTiles(str(name), np.asarray(parts.coords[labels == name]))
+        n = len(parts.coords)
+        group = np.zeros(n, int) if parts.group is None else np.asarray(parts.group)
+        if len(parts.labels) == n:  # the group is an index among the slides that embedded:
+            for g in np.unique(group):  # the tile's own label names its file
+                index = np.flatnonzero(group == g)
+                name = str(parts.labels[index[0]])
+                out[name] = SlideTiles(name, np.asarray(parts.coords[index]))
     for tiles in getattr(prediction, "tile_contributions", ()) or ():
         if tiles.coords is None or len(tiles.coords) == 0:
             continue
