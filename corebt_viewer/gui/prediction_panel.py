@@ -58,7 +58,8 @@ class PredictionPanel(QWidget):
         self.flags = QLabel("")
         self.flags.setWordWrap(True)
         self.flags.setStyleSheet("color: #ffb454;")
-        self.flags.setVisible(False)
+        # a line kept for it: a flag coming or going between cases moves no other widget
+        self.flags.setMinimumHeight(self.flags.fontMetrics().lineSpacing())
         self.card_button = QPushButton("Model card…")
         self.card_button.setToolTip("What this model is: task, classes, encoders, training")
         self.card_button.setEnabled(False)
@@ -151,8 +152,6 @@ class PredictionPanel(QWidget):
         text = "\n".join(f"⚠ {text}" for text in flags.values())
         if text != self.flags.text():  # a relayout re-renders the plot: only on a change
             self.flags.setText(text)
-        if self.flags.isVisibleTo(self) != bool(flags):
-            self.flags.setVisible(bool(flags))
 
     def clear(self, message: str = "No prediction") -> None:
         self.prediction = None

@@ -423,7 +423,7 @@ def test_every_flag_and_seen_in_training_are_shown(window, demo_cohort):
             del session.predictions[key]
         session.refresh_prediction()
         panel = window.prediction
-        assert panel.flags.isVisible()
+        assert panel.flags.isVisible() and panel.flags.text().count("⚠") == 2
         assert "no mask: whole-brain features only" in panel.flags.text()
         assert "train set" in panel.flags.text()
         assert "seen in training" in panel.subline.text()

@@ -317,9 +317,7 @@ class ViewerSession(CaseEmbeddings):
                 task_title=self.task.title,
                 flags=all_flags(prediction, embedding, problems),
                 seen_in=self.seen_in(pid),
-                mask_version=self.mask_used.get(
-                    pid, self.mask_version(case) if case.segmentation else ""
-                ),
+                mask_version=self._mask_used(case),
                 slide_tiles=slide_tiles(prediction, embedding),
                 slide_problems=problems,
             )
@@ -327,6 +325,13 @@ class ViewerSession(CaseEmbeddings):
         if not self.without:
             self.events.case_predictions.emit({pid: prediction})
             self._predict_variants()
+
+    def _mask_used(self, case: Case) -> str:
+        """The mask version the case's embedding used (looked up once: file checks)."""
+        pid = case.patient_id
+        if pid not in self.mask_used:
+            self.mask_used[pid] = self.mask_version(case) if case.segmentation else ""
+        return self.mask_used[pid]
 
     def _show(self, state: PredictionState) -> None:
         self.events.prediction_changed.emit(state)
