@@ -34,7 +34,7 @@ def _prediction(coords: np.ndarray, values: np.ndarray) -> CasePrediction:
             AblationRow(frozenset({Modality.WSI}), np.array([0.1, 0.8, 0.1]), "Astrocytoma"),
             AblationRow(both, np.array([0.2, 0.7, 0.1]), "Astrocytoma"),
         ),
-        tile_contributions=(TileContributions("CMU-1-Small-Region", 0, coords, values),),
+        tile_contributions=(TileContributions("CMU-1-Small-Region.svs", 0, coords, values),),
     )
 
 
