@@ -16,13 +16,13 @@ from qtpy.QtWidgets import (
     QFileDialog,
     QLabel,
     QMainWindow,
-    QMessageBox,
     QSplitter,
     QWidget,
 )
 
 from corebt_viewer.core.case import Cohort
 from corebt_viewer.core.modalities import Modality
+from corebt_viewer.gui import dialogs
 from corebt_viewer.gui.activity import ActivityIndicator
 from corebt_viewer.gui.app import show_error_dialog
 from corebt_viewer.gui.case_list import CaseList
@@ -32,7 +32,6 @@ from corebt_viewer.gui.mri_canvas import MriCanvas
 from corebt_viewer.gui.prediction_panel import PredictionPanel
 from corebt_viewer.gui.report_view import ReportView
 from corebt_viewer.gui.scheduler import FramePacer, UiScheduler
-from corebt_viewer.gui.shortcuts import shortcuts_html
 from corebt_viewer.gui.slide_canvas import SlideCanvas
 from corebt_viewer.gui.window_actions import build_actions
 from corebt_viewer.gui.workers import StallMonitor, WorkerPool
@@ -238,37 +237,15 @@ class MainWindow(QMainWindow):
             raise OSError(f"cannot write {path}")
         return path
 
-    def show_model_card(self) -> QMessageBox | None:
+    def show_model_card(self):
         """The model's card: task, classes, profile, training cases, date, evaluation."""
-        card = self.session.model_card()
-        box = QMessageBox(self)
-        box.setWindowTitle("Model card")
-        if card is None:
-            box.setText(self.model_label.toolTip() or "No model is loaded.")
-        else:
-            box.setText("\n".join(card.lines()))
-            if card.evaluation:
-                box.setDetailedText(card.evaluation)
-        box.setModal(False)
-        box.show()
-        return box
+        return dialogs.model_card(self, self.session.model_card(), self.model_label.toolTip())
 
     def show_shortcuts(self) -> None:
-        box = QMessageBox(self)
-        box.setWindowTitle("Keyboard shortcuts")
-        box.setTextFormat(Qt.TextFormat.RichText)
-        box.setText(shortcuts_html())
-        box.setModal(False)
-        box.show()
+        dialogs.shortcuts(self)
 
     def show_about(self) -> None:
-        QMessageBox.about(
-            self,
-            "About CoRe-BT Viewer",
-            "<b>CoRe-BT Viewer</b><br>Brain-tumour typing from MRI, whole-slide pathology "
-            "and the pathology report, after the CoRe-BT paper.<br>Research use only: "
-            "not a medical device.",
-        )
+        dialogs.about(self)
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt override
         if not self.mask_review.confirm_close():  # unsaved mask edits: the user stays

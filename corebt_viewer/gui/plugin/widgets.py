@@ -304,17 +304,10 @@ class PredictionWidget(QWidget):
         """Prediction of the shown case with the panel's switches, or ``None``."""
         return self.session.current_prediction()
 
-    def show_model_card(self) -> None:
-        from qtpy.QtWidgets import QMessageBox
+    def show_model_card(self):
+        from corebt_viewer.gui.dialogs import model_card
 
-        card = self.session.model_card()
-        if card is not None:
-            box = QMessageBox(self)
-            box.setWindowTitle("Model card")
-            box.setText("\n".join(card.lines()))
-            if card.evaluation:
-                box.setDetailedText(card.evaluation)
-            box.show()
+        return model_card(self, self.session.model_card(), self.status.text())
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt override
         self.session.close()
