@@ -115,6 +115,7 @@ class MaskReview(QObject):
             viewer=mri.viewer,
             image_layer=lambda: mri.image_layers.get(mri.sequence),
         )
+        window.session.mask = session  # the case session holds the open mask session
         if session.has_unsaved_edits:  # restored after a crash: show the mask
             self._on_mask_created()
         self.session_bound.emit(session.case_id)
@@ -125,6 +126,7 @@ class MaskReview(QObject):
             return False
         self._generation += 1
         self.editor.unbind()
+        self.window.session.mask = None
         return True
 
     def stay_on(self, patient_id: str) -> None:
