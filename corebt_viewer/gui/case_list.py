@@ -32,7 +32,10 @@ FILTERS = {
     "Has MRI": lambda row: row.case.has(Modality.MRI),
     "Has slides": lambda row: row.case.has(Modality.WSI),
     "Has report": lambda row: row.case.has(Modality.REPORT),
-    "Misclassified": lambda row: bool(row.truth and row.predicted and row.truth != row.predicted),
+    "Misclassified": lambda row: bool(
+        not row.seen_in and row.truth and row.predicted and row.truth != row.predicted
+    ),
+    "Seen in training": lambda row: bool(row.seen_in),
     "Not reviewed": lambda row: row.review.lower() in ("", "not started"),
 }
 
@@ -46,6 +49,8 @@ class CaseRow:
         self.predicted = ""
         self.confidence: float | None = None
         self.review = ""
+        #: "train" or "validation" when the model saw this case: right or wrong says nothing
+        self.seen_in: str | None = None
 
     def cell(self, column: int) -> str:
         case = self.case
@@ -65,7 +70,8 @@ class CaseRow:
             if not self.predicted:
                 return ""
             short = abbreviate_class(self.predicted)
-            return f"{short} {self.confidence:.0%}" if self.confidence is not None else short
+            text = f"{short} {self.confidence:.0%}" if self.confidence is not None else short
+            return f"{text} · seen" if self.seen_in else text
         if column == 6:
             return self.review
         return ""
@@ -82,7 +88,13 @@ class CaseRow:
         if column == 4:
             return self.truth or "unlabelled"
         if column == 5 and self.predicted:
-            return f"{self.predicted} (p = {self.confidence:.2f})"
+            seen = (
+                f"\nseen in training: the model's {self.seen_in} set holds this case, "
+                "so right or wrong says nothing about unseen cases"
+                if self.seen_in
+                else ""
+            )
+            return f"{self.predicted} (p = {self.confidence:.2f}){seen}"
         return self.cell(column)
 
 
@@ -94,7 +106,7 @@ HEADER_TIPS = {
     5: "model prediction (all available modalities)",
     6: "review status",
 }
-RIGHT, WRONG = QColor("#6fcf6f"), QColor("#ff7b72")
+RIGHT, WRONG, SEEN = QColor("#6fcf6f"), QColor("#ff7b72"), QColor("#8fa8c8")
 
 
 class CaseTableModel(QStandardItemModel):
@@ -149,7 +161,9 @@ class CaseTableModel(QStandardItemModel):
                 item.setToolTip(tip)
             if column == 5:
                 colour = None
-                if row.truth and row.predicted:
+                if row.predicted and row.seen_in:
+                    colour = SEEN  # neither right nor wrong: the model learnt this case
+                elif row.truth and row.predicted:
                     colour = RIGHT if row.truth == row.predicted else WRONG
                 item.setData(colour, Qt.ItemDataRole.ForegroundRole)
 
@@ -240,15 +254,30 @@ class CaseList(QWidget):
                 return i
         return -1
 
-    def set_prediction(self, patient_id: str, predicted: str, confidence: float | None) -> None:
+    def set_truth(self, truth: dict[str, str | None]) -> None:
+        """The true class of each case for the model's task."""
+        for i, row in enumerate(self.model.rows):
+            value = truth.get(row.case.patient_id) or ""
+            if value != row.truth:
+                row.truth = value
+                self.model.refresh(i, (4, 5))
+
+    def set_prediction(
+        self,
+        patient_id: str,
+        predicted: str,
+        confidence: float | None,
+        seen_in: str | None = None,
+    ) -> None:
+        """Show a case's prediction; `seen_in` ("train", "validation") marks a case the
+        model was fitted or tuned on."""
         i = self._row_of(patient_id)
         if i < 0:
             return
         row = self.model.rows[i]
-        if row.predicted == predicted and row.confidence == confidence:
+        if (row.predicted, row.confidence, row.seen_in) == (predicted, confidence, seen_in):
             return
-        row.predicted = predicted
-        row.confidence = confidence
+        row.predicted, row.confidence, row.seen_in = predicted, confidence, seen_in
         self.model.refresh(i, (5,))
 
     def set_review_status(self, statuses: dict[str, str]) -> None:

@@ -23,6 +23,7 @@ def summary_task(
     prediction=None,
     review: str = "",
     notes: str = "",
+    slide_problems: dict[str, str] | None = None,
     thumbnail_size: int = 768,
 ):
     """A worker task ``(progress, cancelled) -> list[Path]`` writing the summary of `case`.
@@ -30,13 +31,16 @@ def summary_task(
     Parameters
     ----------
     case : Case
-        Its slides give the thumbnails (at most three; an unreadable slide is skipped).
+        Its slides give the thumbnails (at most three); an unreadable slide gets a blank
+        tile with its message.
     out : path-like
         Output path; ``.pdf`` and ``.png`` are written.
     mri, mask : ndarray, optional
         The sequence in view and the working mask (copied now: editing may go on).
     prediction : CasePrediction, optional
     review, notes : str
+    slide_problems : dict, optional
+        Slide file name -> why it was left out of the prediction (printed under it).
     """
     mri = None if mri is None else np.array(mri, copy=True)
     mask = None if mask is None else np.array(mask, copy=True)
@@ -49,6 +53,7 @@ def summary_task(
         from corebt_viewer.services.summary import render_case_summary
 
         thumbnails, names, dimensions = [], [], []
+        problems = dict(slide_problems or {})
         for i, path in enumerate(slides):
             report(progress, i, len(slides) + 1, f"thumbnail of {Path(path).name}", "summary")
             try:
@@ -56,8 +61,11 @@ def summary_task(
                     thumbnails.append(reader.thumbnail(thumbnail_size))
                     dimensions.append(tuple(reader.dimensions))
                     names.append(Path(path).name)
-            except Exception:  # noqa: BLE001 - the page shows the slides that can be read
-                continue
+            except Exception as exc:  # noqa: BLE001 - the page says so under a blank tile
+                thumbnails.append(np.full((64, 64, 3), 235, np.uint8))
+                dimensions.append((1, 1))
+                names.append(Path(path).name)
+                problems[Path(path).name] = f"cannot read: {exc}"
         tile_size = None
         for tiles in getattr(prediction, "tile_contributions", ()) or ():
             if tiles.coords is not None and len(tiles.coords):
@@ -79,6 +87,7 @@ def summary_task(
             slide_thumbnails=thumbnails,
             slide_names=names,
             slide_dimensions=dimensions,
+            slide_problems=problems,
             tile_size=tile_size,
             prediction=prediction,
             volumes=volumes,

@@ -117,6 +117,7 @@ class MaskReview(QObject):
             viewer=mri.viewer,
             image_layer=lambda: mri.image_layers.get(mri.sequence),
         )
+        window.session.mask = session  # the case session holds the open mask session
         if session.has_unsaved_edits:  # restored after a crash: show the mask
             self._on_mask_created()
         self.session_bound.emit(session.case_id)
@@ -127,6 +128,7 @@ class MaskReview(QObject):
             return False
         self._generation += 1
         self.editor.unbind()
+        self.window.session.mask = None
         return True
 
     def stay_on(self, patient_id: str) -> None:
@@ -172,9 +174,10 @@ class MaskReview(QObject):
         session = self.editor.session
         if session is not None:
             self._on_review_changed(session.case_id, self.editor.review.status().title)
+            self.window.session.mask_saved(session.case_id)  # re-embed and re-predict
 
     def _on_review_changed(self, case_id: str, title: str) -> None:
-        self.window.case_list.set_review_status({case_id: title})
+        self.window.session.set_review_status({case_id: title})
 
     # ------------------------------------------------------------------ outputs
     def show_surfaces(self) -> None:
@@ -217,6 +220,7 @@ class MaskReview(QObject):
             prediction=prediction,
             review=review.status().title if review.case_id == case.patient_id else "",
             notes=review.notes_edit.toPlainText() if review.case_id == case.patient_id else "",
+            slide_problems=window.slides.problems,
         )
         worker = Worker(task, name=f"case summary of {case.patient_id}")
         worker.signals.finished.connect(self._on_summary)

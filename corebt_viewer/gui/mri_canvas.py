@@ -30,6 +30,7 @@ from qtpy.QtWidgets import (
 
 from corebt_viewer.core.modalities import MRI_SEQUENCES, Sequence
 from corebt_viewer.gui import layers as L
+from corebt_viewer.gui.scheduler import StepRunner, UiScheduler
 from corebt_viewer.gui.widgets import (
     Banner,
     CanvasPane,
@@ -38,7 +39,6 @@ from corebt_viewer.gui.widgets import (
     PaneBar,
     plain_canvas_overlays,
 )
-from corebt_viewer.gui.workers import StepRunner
 
 VIEWS = ("axial", "coronal", "sagittal", "3d")
 
@@ -54,7 +54,7 @@ class MriCanvas(CanvasPane):
 
     study_shown = Signal(str)
 
-    def __init__(self, parent: QWidget | None = None):
+    def __init__(self, parent: QWidget | None = None, scheduler: UiScheduler | None = None):
         super().__init__(parent)
         self._make_canvas("MRI")
         self.image_layers: dict[Sequence, object] = {}
@@ -63,7 +63,7 @@ class MriCanvas(CanvasPane):
         self.has_mask = False
         self.mirror_layers: list = []
         self._mirrors_stale = False
-        self.steps = StepRunner(self)
+        self.steps = StepRunner(self, scheduler)
         self.sequence = Sequence.T1C
         self.mosaic = False
         self.view = "axial"

@@ -15,6 +15,7 @@ from qtpy.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QPushButton,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -53,6 +54,15 @@ class PredictionPanel(QWidget):
         self.subline = QLabel("")
         self.subline.setWordWrap(True)
         self.subline.setStyleSheet("color: #a8a8a8;")
+        #: every flag of the prediction shown (warnings are never computed and dropped)
+        self.flags = QLabel("")
+        self.flags.setWordWrap(True)
+        self.flags.setStyleSheet("color: #ffb454;")
+        # a line kept for it: a flag coming or going between cases moves no other widget
+        self.flags.setMinimumHeight(self.flags.fontMetrics().lineSpacing())
+        self.card_button = QPushButton("Model card…")
+        self.card_button.setToolTip("What this model is: task, classes, encoders, training")
+        self.card_button.setEnabled(False)
         self.checks: dict[Modality, QCheckBox] = {}
         row = QHBoxLayout()
         row.setContentsMargins(0, 0, 0, 0)
@@ -74,8 +84,13 @@ class PredictionPanel(QWidget):
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
-        layout.addWidget(self.headline)
+        top = QHBoxLayout()
+        top.setContentsMargins(0, 0, 0, 0)
+        top.addWidget(self.headline, 1)
+        top.addWidget(self.card_button, 0, Qt.AlignmentFlag.AlignTop)
+        layout.addLayout(top)
         layout.addWidget(self.subline)
+        layout.addWidget(self.flags)
         layout.addLayout(row)
         layout.addWidget(self.plot, 3)
         ablation_title = QLabel(
@@ -118,17 +133,48 @@ class PredictionPanel(QWidget):
         self.without_changed.emit(self.without())
 
     # ------------------------------------------------------------------ drawing
+    def show_state(self, state) -> None:
+        """Draw a session's :class:`~corebt_viewer.services.viewer_session.PredictionState`."""
+        if state.prediction is None:
+            self.clear(state.message)
+            return
+        self.show_prediction(
+            state.prediction,
+            true_label=state.truth,
+            task_title=state.task_title,
+            seen_in=state.seen_in,
+            mask_version=state.mask_version,
+        )
+        self.set_flags(state.flags)
+
+    def set_flags(self, flags: dict[str, str]) -> None:
+        """List every flag of the prediction (none: hidden)."""
+        text = "\n".join(f"⚠ {text}" for text in flags.values())
+        if text != self.flags.text():  # a relayout re-renders the plot: only on a change
+            self.flags.setText(text)
+
     def clear(self, message: str = "No prediction") -> None:
         self.prediction = None
         self.headline.setText(message)
         self.subline.setText("")
+        self.set_flags({})
         self.ablation.setRowCount(0)
         self.plot.set_prediction(None)
 
     def show_prediction(
-        self, prediction, *, true_label: str | None = None, task_title: str = ""
+        self,
+        prediction,
+        *,
+        true_label: str | None = None,
+        task_title: str = "",
+        seen_in: str | None = None,
+        mask_version: str = "",
     ) -> None:
-        """Draw `prediction` (a CasePrediction) as returned by the fusion service."""
+        """Draw `prediction` (a CasePrediction) as returned by the fusion service.
+
+        `seen_in` ("train", "validation") replaces the right/wrong mark: the model learnt
+        this case. `mask_version` names the mask its MRI embedding used.
+        """
         self.prediction = prediction
         probs = [float(p) for p in prediction.probabilities]
         best = max(probs) if probs else 0.0
@@ -136,10 +182,13 @@ class PredictionPanel(QWidget):
         used = modality_set_name(prediction.used)
         truth = f" · true: {true_label}" if true_label else ""
         verdict = ""
-        if true_label:
+        if seen_in:
+            verdict = f" · seen in training ({seen_in} set)"
+        elif true_label:
             verdict = "  ✓" if true_label == prediction.predicted else "  ✗"
+        mask = f" · mask {mask_version}" if mask_version else ""
         self.subline.setText(
-            f"{task_title}{' · ' if task_title else ''}from {used}{truth}{verdict}"
+            f"{task_title}{' · ' if task_title else ''}from {used}{truth}{verdict}{mask}"
         )
         self._fill_ablation(prediction)
         self.plot.set_prediction(prediction, true_label)

@@ -1,4 +1,9 @@
-"""Review of the open case: status, reviewer, notes, and "next case to review"."""
+"""Review of the open case: status, reviewer, notes, and "next case to review".
+
+Each field is written alone with compare-and-set (:meth:`ReviewDB.set_field`): an edit is
+written only over the value this panel last read, so a change another annotator made
+meanwhile is shown under the notes, never overwritten.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ from qtpy.QtWidgets import (
     QComboBox,
     QFormLayout,
     QHBoxLayout,
+    QLabel,
     QLineEdit,
     QPlainTextEdit,
     QPushButton,
@@ -17,7 +23,7 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
-from corebt_viewer.core.review import ReviewStatus
+from corebt_viewer.core.review import CaseReview, ReviewStatus
 
 log = logging.getLogger("corebt_viewer.gui")
 
@@ -56,6 +62,12 @@ class ReviewPanel(QWidget):
         self.case_ids: list[str] = []
         self.case_id: str | None = None
         self._loading = False
+        #: the review as last read or written here: the values each write expects to find
+        self.base: CaseReview | None = None
+        self.conflict = QLabel("")
+        self.conflict.setWordWrap(True)
+        self.conflict.setStyleSheet("color: #ff8a3d;")
+        self.conflict.setVisible(False)
 
         self.status_combo = QComboBox()
         for status in ReviewStatus:
@@ -85,6 +97,7 @@ class ReviewPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(form)
+        layout.addWidget(self.conflict)
         layout.addLayout(buttons)
         self.setEnabled(False)
 
@@ -101,10 +114,13 @@ class ReviewPanel(QWidget):
     def show_case(self, case_id: str | None) -> None:
         """Load the review of `case_id` (None: no case)."""
         self.case_id = case_id
+        self.base = None
+        self._show_conflict([])
         self.setEnabled(case_id is not None and self.db is not None)
         if case_id is None or self.db is None:
             return
         review = self.db.get(case_id)
+        self.base = review
         self._loading = True
         try:
             self.status_combo.setCurrentIndex(list(ReviewStatus).index(review.status))
@@ -129,32 +145,52 @@ class ReviewPanel(QWidget):
     def _on_status(self, _index: int) -> None:
         self._colour(self.status())
         if not self._loading:
-            self._write(status=self.status())
+            self._write({"status": self.status().value})
 
     def commit(self) -> None:
-        """Write the notes and reviewer (when they changed)."""
-        if self.case_id is None or self.db is None:
+        """Write the notes and reviewer, each only if it changed here."""
+        if self.case_id is None or self.db is None or self.base is None:
             return
-        review = self.db.get(self.case_id)
-        notes = self.notes_edit.toPlainText()
-        if notes != review.notes or (self.reviewer and self.reviewer != review.reviewer):
-            self._write()
+        changes = {}
+        if self.notes_edit.toPlainText() != self.base.notes:
+            changes["notes"] = self.notes_edit.toPlainText()
+        if self.reviewer and self.reviewer != self.base.reviewer:
+            changes["reviewer"] = self.reviewer
+        if changes:
+            self._write(changes)
 
-    def _write(self, status: ReviewStatus | None = None) -> None:
-        if self.case_id is None or self.db is None:
+    def _write(self, changes: dict[str, str]) -> None:
+        """Write each changed field over the value last read; report the ones another
+        annotator changed meanwhile (theirs stays in the database, ours in the panel)."""
+        if self.case_id is None or self.db is None or self.base is None:
             return
+        conflicts = []
         try:
-            review = self.db.update(
-                self.case_id,
-                status=status,
-                reviewer=self.reviewer or None,
-                notes=self.notes_edit.toPlainText(),
-            )
+            for field, value in changes.items():
+                expected = getattr(self.base, field)
+                expected = expected.value if isinstance(expected, ReviewStatus) else expected
+                result = self.db.set_field(self.case_id, field, value, expected=expected)
+                if not result.written:
+                    conflicts.append((field, result.theirs))
+                # what is in the database now is what the next write expects
+                self.base = result.review
         except Exception as exc:  # noqa: BLE001 - shown, never a crash
             log.warning("review database: %s", exc)
-            self.setToolTip(f"Could not save the review: {exc}")
+            self._show_conflict([], f"Could not save the review: {exc}")
             return
-        self.review_changed.emit(self.case_id, review.status.title)
+        self._show_conflict(conflicts)
+        self.review_changed.emit(self.case_id, self.base.status.title)
+
+    def _show_conflict(self, conflicts: list[tuple[str, str]], error: str = "") -> None:
+        lines = [error] if error else []
+        for field, theirs in conflicts:
+            shown = theirs if field != "status" else ReviewStatus.parse(theirs).title
+            lines.append(
+                f"Another reviewer changed the {field} meanwhile to: {shown!r}. Yours is "
+                "kept here, not saved; save again to replace theirs."
+            )
+        self.conflict.setText("\n".join(lines))
+        self.conflict.setVisible(bool(lines))
 
     def go_next(self) -> str | None:
         """Emit the next case to review after the open one; None when all are finished."""

@@ -21,13 +21,16 @@ from qtpy.QtWidgets import (
 )
 
 from corebt_viewer.gui import layers as L
+from corebt_viewer.gui.scheduler import StepRunner, UiScheduler
+from corebt_viewer.gui.slide_overlays import SlideOverlays, placeholder_map
 from corebt_viewer.gui.widgets import (
     CanvasPane,
     MessagePane,
     PaneBar,
     plain_canvas_overlays,
 )
-from corebt_viewer.gui.workers import StepRunner, Worker, WorkerPool
+from corebt_viewer.gui.workers import Worker, WorkerPool
+from corebt_viewer.services.viewer_session import Latest
 
 TILE_CACHE_BYTES = 128 * 1024 * 1024
 
@@ -42,7 +45,7 @@ def make_tile_cache(max_bytes: int = TILE_CACHE_BYTES):
         return TileCache(max_bytes)
 
 
-class SlideCanvas(CanvasPane):
+class SlideCanvas(CanvasPane, SlideOverlays):
     """napari canvas showing one of a case's slides with optional tile overlays.
 
     Signals
@@ -54,7 +57,13 @@ class SlideCanvas(CanvasPane):
 
     slide_shown = Signal(str)
 
-    def __init__(self, workers: WorkerPool, parent: QWidget | None = None, tile_cache=None):
+    def __init__(
+        self,
+        workers: WorkerPool,
+        parent: QWidget | None = None,
+        tile_cache=None,
+        scheduler: UiScheduler | None = None,
+    ):
         super().__init__(parent)
         self.workers = workers
         self._make_canvas("Pathology")
@@ -64,12 +73,15 @@ class SlideCanvas(CanvasPane):
         self.slide_layer = None
         self.grid_layer = None
         self.heat_layer = None
-        self.overlays: dict[int, tuple[L.TileMap | None, L.TileMap | None]] = {}
+        #: by slide FILE name: (tissue tile map, contribution map), None where unknown
+        self.overlays: dict[str, tuple[L.TileMap | None, L.TileMap | None]] = {}
+        #: by slide file name: why the slide is left out of the prediction, or cannot open
+        self.problems: dict[str, str] = {}
         self._retired: list = []
-        self._generation = 0
+        self._latest = Latest()  # only the latest slide opened is shown (stale: closed)
         self._fit_pending = False
         self._fitted: tuple | None = None  # (canvas size, slide data) of the last fit
-        self.steps = StepRunner(self)
+        self.steps = StepRunner(self, scheduler)
         self._build()
         plain_canvas_overlays(self.viewer)
         # keep a newly opened slide fitted while Qt settles the canvas size, until the user
@@ -129,11 +141,11 @@ class SlideCanvas(CanvasPane):
                 visible=False,
             )
         if self.grid_layer is None:
-            data, kwargs = L.tile_grid_layer(_placeholder_map(), 1.0)
+            data, kwargs = L.tile_grid_layer(placeholder_map(), 1.0)
             self.grid_layer = self.viewer.add_labels(data, visible=False, **kwargs)
             self.grid_layer.contour = 1
         if self.heat_layer is None:
-            data, kwargs = L.heatmap_layer(_placeholder_map(), 1.0)
+            data, kwargs = L.heatmap_layer(placeholder_map(), 1.0)
             self.heat_layer = self.viewer.add_image(data, visible=False, **kwargs)
 
     def show_message(self, text: str) -> None:
@@ -143,9 +155,10 @@ class SlideCanvas(CanvasPane):
     # ------------------------------------------------------------------ slides
     def show_slides(self, paths, case_id: str = "") -> None:
         """List a case's slides in the chooser and open the first one."""
-        self._generation += 1
+        self._latest.drop()
         self.paths = tuple(Path(p) for p in paths)
         self.overlays = {}
+        self.problems = {}
         self.chooser.blockSignals(True)
         self.chooser.clear()
         for p in self.paths:
@@ -169,8 +182,7 @@ class SlideCanvas(CanvasPane):
         if self.chooser.currentIndex() != index:
             self.chooser.setCurrentIndex(index)  # re-enters through _on_choose
             return
-        self._generation += 1
-        generation = self._generation
+        generation = self._latest.next()
         path = self.paths[index]
         self.blank()
         if self.stack.currentWidget() is self.qt_viewer:
@@ -204,7 +216,7 @@ class SlideCanvas(CanvasPane):
     def _on_opened(self, generation: int, index: int, result) -> None:
         """Put an opened slide on the canvas, in short UI-thread steps."""
         reader, levels, kwargs = result
-        if generation != self._generation:
+        if not self._latest.is_current(generation):
             self._retire(reader)
             return
         old = self.reader
@@ -232,6 +244,7 @@ class SlideCanvas(CanvasPane):
 
         def finish_step():
             self._show_overlays()
+            self._show_problem()
             w, h = reader.dimensions
             mpp = f"{reader.mpp:.3f} µm/px" if reader.mpp else "pixel size unknown"
             self.info.setText(mpp)
@@ -267,9 +280,10 @@ class SlideCanvas(CanvasPane):
         self._fit_pending = False
 
     def _on_failed(self, generation: int, path: Path, message: str) -> None:
-        if generation != self._generation:
+        if not self._latest.is_current(generation):
             return
         self._drop_layers()
+        self.set_problems({**self.problems, path.name: f"cannot open: {message}"})
         self.show_message(f"Cannot show slide {path.name}:\n{message}")
         self.slide_shown.emit(path.name)
 
@@ -301,56 +315,6 @@ class SlideCanvas(CanvasPane):
             except Exception:  # noqa: BLE001 - closing is best effort
                 pass
 
-    # ------------------------------------------------------------------ overlays
-    def set_overlays(self, overlays: dict[int, tuple[L.TileMap | None, L.TileMap | None]]) -> None:
-        """Per slide index: (tissue tile map, contribution map); ``None`` where unknown."""
-        self.overlays = dict(overlays)
-        self._apply_overlays()
-
-    def _apply_overlays(self, *_) -> None:
-        self._fill_overlays()
-        self._show_overlays()
-
-    def _wanted_overlays(self) -> tuple[bool, bool]:
-        """Whether to show the tile grid and the heat map of the current slide."""
-        grid, heat = self.overlays.get(self.chooser.currentIndex(), (None, None))
-        showing = self.slide_layer is not None and self.slide_layer.visible
-        return (
-            showing and grid is not None and self.grid_check.isChecked(),
-            showing and heat is not None and self.heat_check.isChecked(),
-        )
-
-    def _fill_overlays(self) -> None:
-        """Put the current slide's overlays that are to be shown in their layers."""
-        grid, heat = self.overlays.get(self.chooser.currentIndex(), (None, None))
-        self.grid_check.setEnabled(grid is not None)
-        self.heat_check.setEnabled(heat is not None)
-        mpp = self.reader.mpp if self.reader is not None else None
-        want_grid, want_heat = self._wanted_overlays()
-        if want_grid:
-            data, kwargs = L.tile_grid_layer(grid, mpp)
-            if self.grid_layer is None:
-                self.grid_layer = self.viewer.add_labels(data, **kwargs)
-                self.grid_layer.contour = 1
-            elif not _shows(self.grid_layer, data, kwargs):
-                L.replace_labels_data(self.grid_layer, data, kwargs)
-        if want_heat:
-            data, kwargs = L.heatmap_layer(heat, mpp)
-            if self.heat_layer is None:
-                self.heat_layer = self.viewer.add_image(data, **kwargs)
-            elif not _shows(self.heat_layer, data, kwargs):  # each swap re-renders
-                L.replace_image_data(self.heat_layer, data, kwargs)
-
-    def _show_overlays(self) -> None:
-        want_grid, want_heat = self._wanted_overlays()
-        with L.one_scene_update(self.qt_viewer):
-            if self.grid_layer is not None:
-                L.set_visible(self.grid_layer, want_grid)
-            if self.heat_layer is not None:
-                L.set_visible(self.heat_layer, want_heat)
-        if self.slide_layer is not None:
-            self.viewer.layers.selection.active = self.slide_layer
-
     def close_all(self) -> None:
         self._drop_layers()
         # let napari's asynchronous slicer finish reads in flight before the files close
@@ -359,20 +323,3 @@ class SlideCanvas(CanvasPane):
             slicer.wait_until_idle(timeout=5.0)
         for reader in list(self._retired):
             self._close(reader)
-
-
-def _shows(layer, data: np.ndarray, kwargs: dict) -> bool:
-    """Whether `layer` already holds `data` at the placement in `kwargs`."""
-    current = np.asarray(layer.data)
-    if current.shape != data.shape or not np.array_equal(current, data):
-        return False
-    return all(
-        np.allclose(getattr(layer, key), kwargs[key])
-        for key in ("scale", "translate")
-        if key in kwargs
-    )
-
-
-def _placeholder_map() -> L.TileMap:
-    """A one-cell, 1-micron tile map: a hidden overlay that leaves the view's extent alone."""
-    return L.tile_map(np.zeros((1, 2)), np.ones(1), tile_size=1)

@@ -140,9 +140,23 @@ class SurfacePanel(QWidget):
         self._run(worker)
 
     def _run(self, worker: Worker) -> None:
+        pool = self._window_pool()
+        if pool is not None:  # the window's one pool: Cancel, the indicator and close see it
+            pool.start(worker)
+            return
         self._workers.append(worker)
         worker.signals.done.connect(lambda w=worker: self._workers.remove(w))
-        QThreadPool.globalInstance().start(worker)
+        QThreadPool.globalInstance().start(worker)  # a panel on its own (tests, the plugin)
+
+    def _window_pool(self):
+        """The ``workers`` pool of the window this panel sits in, if it has one."""
+        widget = self.parentWidget()
+        while widget is not None:
+            pool = getattr(widget, "workers", None)
+            if pool is not None and hasattr(pool, "submit"):
+                return pool
+            widget = widget.parentWidget()
+        return None
 
     def _on_failed(self, message: str, _detail: str = "") -> None:
         self.status.setText(f"Failed: {message}")

@@ -15,11 +15,8 @@ from collections.abc import Callable
 from typing import Any
 
 from qtpy.QtCore import (
-    QCoreApplication,
-    QEvent,
     QObject,
     QRunnable,
-    Qt,
     QThreadPool,
     QTimer,
     Signal,
@@ -27,6 +24,7 @@ from qtpy.QtCore import (
 
 from corebt_viewer.core.errors import CoreBTError
 from corebt_viewer.core.progress import Cancelled, Progress
+from corebt_viewer.gui.scheduler import FramePacer, StepRunner, UiScheduler  # one per window
 
 Task = Callable[[Callable[[Progress], None], Callable[[], bool]], Any]
 
@@ -107,8 +105,6 @@ def _emit(signal, *args) -> None:
 
 
 _BACKGROUND_NICE = 10
-#: turns a step waits at most for a window's frame (see FramePacer.frame_waiting)
-MAX_FRAME_WAITS = 4
 
 
 def _lower_thread_priority() -> None:
@@ -133,7 +129,12 @@ def _lower_thread_priority() -> None:
 
 
 class WorkerPool(QObject):
-    """Starts workers and keeps them alive until they are done."""
+    """The window's one pool: starts workers and keeps them alive until they are done.
+
+    It is the Qt :class:`~corebt_viewer.services.viewer_session.TaskRunner`:
+    :meth:`submit` runs a ``(progress, cancelled)`` task and calls back on the UI thread;
+    tasks of the same `key` keep only the latest result.
+    """
 
     busy_changed = Signal(str)  # names of running tasks, "" when idle
 
@@ -142,6 +143,49 @@ class WorkerPool(QObject):
         self.pool = QThreadPool(self)
         self.pool.setMaxThreadCount(max_threads)
         self._running: list[Worker] = []
+        self._latest: dict[str, Worker] = {}
+
+    def submit(
+        self,
+        task: Task,
+        *,
+        name: str = "",
+        key: str | None = None,
+        done=None,
+        failed=None,
+        cancelled=None,
+        progress=None,
+    ) -> Worker:
+        """Run `task` in the pool; `done(result)`, `failed(message, detail)`, `cancelled()`
+        and `progress(event)` are called on the UI thread. A later task with the same `key`
+        cancels this one, and this one's callbacks are then never called."""
+        worker = Worker(task, name=name)
+        if key is not None:
+            previous = self._latest.get(key)
+            if previous is not None:
+                previous.cancel()
+            self._latest[key] = worker
+
+        def current() -> bool:
+            return key is None or self._latest.get(key) is worker
+
+        if done is not None:
+            worker.signals.finished.connect(lambda result: current() and done(result))
+        if failed is not None:
+            worker.signals.failed.connect(lambda m, d: current() and failed(m, d))
+        if cancelled is not None:
+            worker.signals.cancelled.connect(lambda: current() and cancelled())
+        if progress is not None:
+            worker.signals.progress.connect(progress)
+        if key is not None:
+            worker.signals.done.connect(
+                lambda: self._latest.get(key) is worker and self._latest.pop(key)
+            )
+        return self.start(worker)
+
+    def later(self, call: Callable[[], None]) -> None:
+        """Run `call` in a later turn of the event loop (the window repaints in between)."""
+        QTimer.singleShot(0, self, call)
 
     def start(self, worker: Worker) -> Worker:
         self._running.append(worker)
@@ -153,7 +197,7 @@ class WorkerPool(QObject):
     def _finish(self, worker: Worker) -> None:
         if worker in self._running:
             self._running.remove(worker)
-        self.busy_changed.emit(self.describe())
+        _emit(self.busy_changed, self.describe())  # (the pool may be gone with its widget)
 
     def describe(self) -> str:
         return ", ".join(w.name for w in self._running if w.name)
@@ -260,173 +304,4 @@ def _stack_key(stack) -> str:
     )
 
 
-class FramePacer(QObject):
-    """Paint a window one event-loop turn after Qt asks, not at once.
-
-    Qt repaints a window in the loop's next pass, right after the handler that changed
-    it and before the timers and input that were waiting. With a software renderer a
-    frame takes 30-80 ms, so a 40 ms handler and its frame froze the window for their
-    sum. Held for one turn, the waiting input and timers run in between; requests made
-    meanwhile still give one frame.
-
-    Parameters
-    ----------
-    window : QWidget
-        A top-level window (its repaint requests cover its child widgets and canvases).
-    """
-
-    #: pacers with a frame held or on its way to the window (see :meth:`frame_waiting`)
-    _waiting: set[FramePacer] = set()
-
-    def __init__(self, window):
-        super().__init__(window)
-        self._window = window
-        self._held = False
-        self._passing = False
-        self.destroyed.connect(lambda *_, pacer=self: FramePacer._waiting.discard(pacer))
-        self._timer = QTimer(self)
-        self._timer.setSingleShot(True)
-        self._timer.setInterval(0)
-        self._timer.timeout.connect(self._release)
-        window.installEventFilter(self)
-
-    def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt override
-        # (getattr: Qt may still filter events while the window and its pacer are destroyed)
-        window = getattr(self, "_window", None)
-        if window is None or watched is not window:
-            return False
-        if event.type() != QEvent.Type.UpdateRequest:
-            return False
-        if self._passing:  # the request re-posted by _release: painted now
-            self._passing = False
-            FramePacer._waiting.discard(self)
-            return False
-        if not self._held:
-            self._held = True
-            FramePacer._waiting.add(self)
-            self._timer.start()
-        return True  # Qt posts no other request until one is handled
-
-    @classmethod
-    def frame_waiting(cls) -> bool:
-        """Whether a window's frame is held or about to be painted.
-
-        Steps of a :class:`StepRunner` wait for it: a step run just before the frame froze
-        the window for both (a 25 ms step and a 40 ms frame with a software renderer).
-        """
-        for pacer in list(cls._waiting):
-            try:
-                shown = pacer._window.isVisible()
-            except (AttributeError, RuntimeError):  # its window is gone
-                shown = False
-            if not shown:  # closed or hidden: no frame is coming
-                cls._waiting.discard(pacer)
-        return bool(cls._waiting)
-
-    def _release(self) -> None:
-        self._held = False
-        self._passing = True
-        request = QEvent(QEvent.Type.UpdateRequest)
-        QCoreApplication.postEvent(self._window, request, Qt.EventPriority.LowEventPriority.value)
-
-
-class StepRunner(QObject):
-    """Run UI-thread work as short steps, one per event-loop turn.
-
-    napari layer updates must happen on the UI thread; doing a case's dozen of them in one
-    go freezes the window for a second. Split into steps, input and painting interleave.
-    Starting a new plan drops the steps left of the previous one. All runners share the
-    turns: when one has run a step, the others wait for the next turn (the MRI and the
-    slide canvas each have a runner, and two steps in one turn made one long freeze).
-    """
-
-    _turn_taken = False
-    _turn_timer: QTimer | None = None
-    _waiting: list[StepRunner] = []  # runners that found the turn taken, first come first
-
-    finished = Signal()
-
-    def __init__(self, parent: QObject | None = None):
-        super().__init__(parent)
-        self._steps: list[Callable[[], None]] = []
-        self.durations: list[tuple[str, float]] = []  # (step name, ms) for profiling
-        self._frame_waits = 0
-        self._timer = QTimer(self)
-        self._timer.setSingleShot(True)
-        self._timer.setInterval(0)
-        self._timer.timeout.connect(self._next)
-
-    def run(self, steps: list[Callable[[], None]]) -> None:
-        self._steps = list(steps)
-        self._timer.start()
-
-    def cancel(self) -> None:
-        self._steps = []
-        self._timer.stop()
-        if self in StepRunner._waiting:
-            StepRunner._waiting.remove(self)
-
-    @property
-    def busy(self) -> bool:
-        return bool(self._steps)
-
-    def flush(self) -> None:
-        """Run every step left now (tests, screenshots)."""
-        while self._steps:
-            StepRunner._turn_taken = False
-            self._next(wait_for_frame=False)
-
-    def _next(self, wait_for_frame: bool = True) -> None:
-        if not self._steps:
-            return
-        if wait_for_frame and FramePacer.frame_waiting() and self._frame_waits < MAX_FRAME_WAITS:
-            self._frame_waits += 1  # after the frame, with a turn for input in between
-            self._timer.start()
-            return
-        self._frame_waits = 0
-        if StepRunner._turn_taken:  # another runner's step ran in this turn
-            if self not in StepRunner._waiting:
-                StepRunner._waiting.append(self)
-            return
-        _take_turn()
-        step = self._steps.pop(0)
-        started = time.perf_counter()
-        try:
-            step()
-        finally:
-            name = getattr(step, "__name__", "step")
-            self.durations.append((name, (time.perf_counter() - started) * 1000.0))
-            if self._steps:
-                self._timer.start()
-            else:
-                self.finished.emit()
-
-
-def _take_turn() -> None:
-    """Mark this event-loop turn as used by a step until the next turn begins.
-
-    A zero timer started while Qt runs timers fires in the next round of timers at the
-    earliest, so it marks the start of the next turn.
-    """
-    StepRunner._turn_taken = True
-    _turn_timer().start()
-
-
-def _turn_timer() -> QTimer:
-    if StepRunner._turn_timer is None:
-        timer = QTimer()
-        timer.setSingleShot(True)
-        timer.setInterval(0)
-        timer.timeout.connect(_end_turn)
-        StepRunner._turn_timer = timer
-    return StepRunner._turn_timer
-
-
-def _end_turn() -> None:
-    """A new turn: the runner that has waited longest runs its step in it."""
-    StepRunner._turn_taken = False
-    while StepRunner._waiting:
-        runner = StepRunner._waiting.pop(0)
-        if runner.busy:
-            runner._next()  # noqa: SLF001 - the runners' shared schedule
-            return
+__all__ = ["FramePacer", "StallMonitor", "StepRunner", "UiScheduler", "Worker", "WorkerPool"]

@@ -21,6 +21,7 @@ import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -32,6 +33,8 @@ SCHEMA_VERSION = 1
 #: Seconds a writer waits for another process's transaction before giving up.
 BUSY_TIMEOUT_S = 30.0
 DB_NAME = "review.sqlite"
+#: The fields of a case's review that :meth:`ReviewDB.set_field` writes one at a time.
+REVIEW_FIELDS = ("status", "reviewer", "notes")
 
 _STATUS_CHECK = ", ".join(f"'{s.value}'" for s in ReviewStatus)
 _MIGRATIONS: dict[int, tuple[str, ...]] = {
@@ -84,6 +87,35 @@ CSV_COLUMNS = (
     "current_mask_sha256",
     "voxels_changed",
 )
+
+
+@dataclass(frozen=True)
+class FieldWrite:
+    """Result of :meth:`ReviewDB.set_field`.
+
+    Attributes
+    ----------
+    written : bool
+        False: the field held another value than expected (a concurrent edit); nothing
+        was written.
+    review : CaseReview
+        The state after the write, or the state found when it was not written.
+    field : str
+    """
+
+    written: bool
+    review: CaseReview
+    field: str
+
+    @property
+    def theirs(self) -> str:
+        """The value found in the database (what the other writer left)."""
+        return _field_value(self.review, self.field)
+
+
+def _field_value(review: CaseReview, field: str) -> str:
+    value = getattr(review, field)
+    return value.value if isinstance(value, ReviewStatus) else str(value)
 
 
 def now_iso() -> str:
@@ -273,51 +305,102 @@ class ReviewDB:
         """
         if not case_id:
             raise ValueError("case_id must not be empty")
-        new_status = ReviewStatus.parse(status) if status is not None else None
         with self._write() as conn:
-            row = conn.execute("SELECT * FROM case_review WHERE case_id = ?", (case_id,)).fetchone()
-            old = self._review(row) if row else CaseReview(case_id)
-            text = old.notes if notes is None else notes
-            if append_note:
-                text = f"{text}\n{append_note}" if text else append_note
-            at = now_iso()
-            final = new_status or old.status
-            new = CaseReview(
+            old = self._current(conn, case_id)
+            return self._apply(conn, old, status, reviewer, notes, append_note)
+
+    def _current(self, conn: sqlite3.Connection, case_id: str) -> CaseReview:
+        row = conn.execute("SELECT * FROM case_review WHERE case_id = ?", (case_id,)).fetchone()
+        return self._review(row) if row else CaseReview(case_id)
+
+    def set_field(self, case_id: str, field: str, value: str, *, expected: str) -> FieldWrite:
+        """Write one field of a case's review only if it still holds `expected`.
+
+        Compare-and-set: an annotator's edit is written only over the value they saw, so a
+        change another process made meanwhile is reported, never overwritten.
+
+        Parameters
+        ----------
+        case_id : str
+        field : {"status", "reviewer", "notes"}
+        value : str
+            The new value (a status by name or value).
+        expected : str
+            The value the writer last read (``ReviewStatus`` value for the status).
+
+        Returns
+        -------
+        FieldWrite
+            ``written`` False when the field held something else: ``review`` is then
+            the state found, and nothing was written.
+        """
+        if field not in REVIEW_FIELDS:
+            raise ValueError(f"unknown review field {field!r}; use one of {REVIEW_FIELDS}")
+        if not case_id:
+            raise ValueError("case_id must not be empty")
+        with self._write() as conn:
+            old = self._current(conn, case_id)
+            found = _field_value(old, field)
+            wanted = ReviewStatus.parse(value).value if field == "status" else value
+            if found == wanted:
+                return FieldWrite(True, old, field)
+            if found != (ReviewStatus.parse(expected).value if field == "status" else expected):
+                return FieldWrite(False, old, field)
+            new = self._apply(conn, old, **{field: value})
+        return FieldWrite(True, new, field)
+
+    def _apply(
+        self,
+        conn: sqlite3.Connection,
+        old: CaseReview,
+        status: ReviewStatus | str | None = None,
+        reviewer: str | None = None,
+        notes: str | None = None,
+        append_note: str | None = None,
+    ) -> CaseReview:
+        case_id = old.case_id
+        new_status = ReviewStatus.parse(status) if status is not None else None
+        text = old.notes if notes is None else notes
+        if append_note:
+            text = f"{text}\n{append_note}" if text else append_note
+        at = now_iso()
+        final = new_status or old.status
+        new = CaseReview(
+            case_id,
+            final,
+            old.reviewer if reviewer is None else reviewer,
+            text,
+            old.started_at or at,
+            at,
+            at if new_status is ReviewStatus.DONE else old.finished_at,
+        )
+        conn.execute(
+            "INSERT INTO case_review VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (case_id) DO UPDATE SET "
+            "status = excluded.status, reviewer = excluded.reviewer, notes = excluded.notes, "
+            "started_at = excluded.started_at, updated_at = excluded.updated_at, "
+            "finished_at = excluded.finished_at",
+            (
+                new.case_id,
+                new.status.value,
+                new.reviewer,
+                new.notes,
+                new.started_at,
+                new.updated_at,
+                new.finished_at,
+            ),
+        )
+        conn.execute(
+            "INSERT INTO review_event (case_id, at, status, reviewer, notes, host, pid) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
                 case_id,
-                final,
-                old.reviewer if reviewer is None else reviewer,
-                text,
-                old.started_at or at,
                 at,
-                at if new_status is ReviewStatus.DONE else old.finished_at,
-            )
-            conn.execute(
-                "INSERT INTO case_review VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (case_id) DO UPDATE SET "
-                "status = excluded.status, reviewer = excluded.reviewer, notes = excluded.notes, "
-                "started_at = excluded.started_at, updated_at = excluded.updated_at, "
-                "finished_at = excluded.finished_at",
-                (
-                    new.case_id,
-                    new.status.value,
-                    new.reviewer,
-                    new.notes,
-                    new.started_at,
-                    new.updated_at,
-                    new.finished_at,
-                ),
-            )
-            conn.execute(
-                "INSERT INTO review_event (case_id, at, status, reviewer, notes, host, pid) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (
-                    case_id,
-                    at,
-                    final.value,
-                    new.reviewer,
-                    append_note or (notes or ""),
-                    self._host,
-                    os.getpid(),
-                ),
-            )
+                final.value,
+                new.reviewer,
+                append_note or (notes or ""),
+                self._host,
+                os.getpid(),
+            ),
+        )
         return new
 
     def set_status(

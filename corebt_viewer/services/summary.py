@@ -253,7 +253,7 @@ def _ablation_rows(prediction) -> list[list[str]]:
     return rows
 
 
-def _draw_slides(fig, spec, thumbnails, heatmaps, names) -> None:
+def _draw_slides(fig, spec, thumbnails, heatmaps, names, problems=None) -> None:
     from matplotlib import colors
 
     n = min(len(thumbnails), MAX_SLIDES)
@@ -278,7 +278,11 @@ def _draw_slides(fig, spec, thumbnails, heatmaps, names) -> None:
         ax.set_xticks([])
         ax.set_yticks([])
         name = names[i] if i < len(names) else f"slide {i + 1}"
-        ax.set_title(str(name)[:40], fontsize=8)
+        problem = (problems or {}).get(str(name))
+        if problem:  # an unreadable or left-out slide says so on the page
+            ax.set_title(f"{str(name)[:30]}\n{problem[:60]}", fontsize=6, color="#c0392b")
+        else:
+            ax.set_title(str(name)[:40], fontsize=8)
     if image is not None:
         bar = fig.colorbar(image, ax=fig.axes[-n:], fraction=0.025, pad=0.01)
         bar.set_label("tile contribution (logit)", fontsize=7)
@@ -296,15 +300,18 @@ def _draw_slides(fig, spec, thumbnails, heatmaps, names) -> None:
 
 
 def _heatmaps_from_prediction(
-    prediction, thumbnails, slide_dimensions, tile_size
+    prediction, thumbnails, slide_dimensions, tile_size, names=()
 ) -> list[np.ndarray | None]:
+    """Per thumbnail, the heat map of the slide of the same FILE name (never by index: a
+    slide that failed to embed would shift every later map onto its neighbour)."""
     out: list[np.ndarray | None] = [None] * len(thumbnails)
     if prediction is None or tile_size is None or not slide_dimensions:
         return out
+    index_of = {str(name): i for i, name in enumerate(names)}
     for contribution in _get(prediction, "tile_contributions", ()) or ():
-        group = int(_get(contribution, "group", 0))
+        group = index_of.get(str(_get(contribution, "slide", "")), -1)
         coords = np.asarray(_get(contribution, "coords", ()))
-        if group >= len(thumbnails) or group >= len(slide_dimensions) or coords.size == 0:
+        if not 0 <= group < min(len(thumbnails), len(slide_dimensions)) or coords.size == 0:
             continue
         out[group] = tile_heatmap(
             coords=coords,
@@ -333,6 +340,7 @@ def render_case_summary(
     slide_names: Sequence[str] = (),
     slide_dimensions: Sequence[tuple[int, int]] = (),
     tile_size: float | None = None,
+    slide_problems: Mapping[str, str] | None = None,
     prediction: Any = None,
     volumes: Mapping[Any, float] | None = None,
     review: str = "",
@@ -364,7 +372,10 @@ def render_case_summary(
         :func:`tile_heatmap`. Default: built from ``prediction.tile_contributions`` when
         `slide_dimensions` and `tile_size` are given.
     slide_names, slide_dimensions, tile_size
-        Names, level-0 (width, height) and tile size of the slides.
+        File names, level-0 (width, height) and tile size of the slides; heat maps are
+        matched to thumbnails by file name.
+    slide_problems : mapping, optional
+        Slide file name -> why it could not be read or was left out (printed under it).
     prediction : CasePrediction-like, optional
         Uses ``classes``, ``probabilities``, ``predicted``, ``task``, ``weights``,
         ``gate``, ``ablation`` and ``tile_contributions`` when present.
@@ -433,9 +444,11 @@ def render_case_summary(
     heatmaps = (
         list(slide_heatmaps)
         if slide_heatmaps is not None
-        else _heatmaps_from_prediction(prediction, thumbnails, list(slide_dimensions), tile_size)
+        else _heatmaps_from_prediction(
+            prediction, thumbnails, list(slide_dimensions), tile_size, list(slide_names)
+        )
     )
-    _draw_slides(fig, grid[2, :], thumbnails, heatmaps, list(slide_names))
+    _draw_slides(fig, grid[2, :], thumbnails, heatmaps, list(slide_names), slide_problems)
 
     predicted = _get(prediction, "predicted", "")
     _table(

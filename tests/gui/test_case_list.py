@@ -62,3 +62,39 @@ def test_rows_show_prediction_review_and_filter(qtbot, demo_cohort):
     cases.filter_combo.setCurrentText("All cases")
     cases.search.setText("in progress")
     assert cases.proxy.rowCount() == 1
+
+
+def test_true_column_follows_the_task_and_training_cases_are_marked(qtbot, demo_cohort):
+    """The True column shows the model task's class; a case the model was trained on is
+    marked "seen", in neither the right nor the wrong colour, and not "misclassified"."""
+    from qtpy.QtCore import Qt
+
+    from corebt_viewer.core.tasks import get_task
+    from corebt_viewer.gui.case_list import RIGHT, SEEN, WRONG
+
+    cases = CaseList()
+    qtbot.addWidget(cases)
+    level1, who = get_task("level1"), get_task("who_grade")
+    truth = {
+        c.patient_id: level1.class_name(c.labels.level1, c.labels.who_grade) for c in demo_cohort
+    }
+    cases.set_cohort(demo_cohort, truth)
+    graded = {
+        c.patient_id: who.class_name(c.labels.level1, c.labels.who_grade) for c in demo_cohort
+    }
+    cases.set_truth(graded)
+    first, second = demo_cohort.ids[:2]
+    row = cases.model.rows[0]
+    assert row.truth == (graded[first] or "")
+    wrong = next(name for name in who.classes if name != graded[first])
+    cases.set_prediction(first, wrong, 0.9, "train")
+    cases.set_prediction(second, wrong, 0.9)
+    seen = cases.model.item(0, 5)
+    assert seen.text().endswith("· seen") and "seen in training" in seen.toolTip()
+    assert seen.data(Qt.ItemDataRole.ForegroundRole) == SEEN
+    assert cases.model.item(1, 5).data(Qt.ItemDataRole.ForegroundRole) in (RIGHT, WRONG)
+    cases.filter_combo.setCurrentText("Misclassified")  # unseen cases only
+    shown = {cases.proxy.index(r, 0).data() for r in range(cases.proxy.rowCount())}
+    assert first not in shown
+    cases.filter_combo.setCurrentText("Seen in training")
+    assert cases.proxy.rowCount() == 1

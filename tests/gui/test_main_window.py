@@ -7,7 +7,6 @@ import pytest
 from qtpy.QtCore import QPoint, Qt
 
 from corebt_viewer.core.modalities import ALL_MODALITIES, Modality
-from corebt_viewer.gui.workers import StepRunner
 from tests.gui.conftest import PaintCounter, grab_array, settle, wait_until
 
 pytestmark = pytest.mark.gui
@@ -338,8 +337,8 @@ def test_switching_modalities_runs_no_model_on_the_ui_thread(window, demo_cohort
     case = next((c for c in complete if c is not window.case), complete[0])
     if case is window.case:
         open_and_wait(window, next(c for c in demo_cohort if c is not case).patient_id)
-    for key in [k for k in window._predictions if k[0] == case.patient_id and k[1]]:
-        del window._predictions[key]  # (predicted while the fixture opened it)
+    for key in [k for k in window.session.predictions if k[0] == case.patient_id and k[1]]:
+        del window.session.predictions[key]  # (predicted while the fixture opened it)
     threads: list[int] = []
     original = window.predictor.predict
 
@@ -353,7 +352,7 @@ def test_switching_modalities_runs_no_model_on_the_ui_thread(window, demo_cohort
         available = window.prediction.available
         assert len(available) == 3
         # all 2^3 - 1 sets of modalities used, each predicted once
-        wait_until(lambda: sum(k[0] == case.patient_id for k in window._predictions) == 7)
+        wait_until(lambda: sum(k[0] == case.patient_id for k in window.session.predictions) == 7)
         for modality in sorted(available, key=lambda m: m.value):
             box = window.prediction.checks[modality]
             box.setChecked(False)
@@ -403,6 +402,46 @@ def test_a_failed_prefetch_is_read_again(window, demo_cohort):
     assert window.mri.case_id == case.patient_id
 
 
+def test_every_flag_and_seen_in_training_are_shown(window, demo_cohort):
+    """Warnings are never computed and dropped; a training case is marked as such."""
+    from dataclasses import replace
+
+    session = window.session
+    case = next(c for c in demo_cohort if c.mri and c.slides)
+    open_and_wait(window, case.patient_id)
+    pid = case.patient_id
+    original = session.embeddings[pid]
+    split = window.predictor.split
+    saved_train = list(split.get("train", ()))
+    try:
+        session.embeddings[pid] = replace(
+            original, flags={"mri": "no mask: whole-brain features only"}
+        )
+        split["train"] = [*saved_train, pid]
+        session.mask_used.pop(pid, None)
+        for key in [k for k in session.predictions if k[0] == pid]:
+            del session.predictions[key]
+        session.refresh_prediction()
+        panel = window.prediction
+        assert panel.flags.isVisible() and panel.flags.text().count("⚠") == 2
+        assert "no mask: whole-brain features only" in panel.flags.text()
+        assert "train set" in panel.flags.text()
+        assert "seen in training" in panel.subline.text()
+        assert "✓" not in panel.subline.text() and "✗" not in panel.subline.text()
+        row = window.case_list.model.rows[window.case_list._row_of(pid)]  # noqa: SLF001
+        assert row.seen_in == "train" and row.cell(5).endswith("· seen")
+        assert "seen in training" in row.tooltip(5)
+        box = window.show_model_card()
+        assert "Trained on" in box.text() and "temperature" in box.text()
+        box.close()
+    finally:
+        split["train"] = saved_train
+        session.embeddings[pid] = original
+        for key in [k for k in session.predictions if k[0] == pid]:
+            del session.predictions[key]
+        session.refresh_prediction()
+
+
 def test_closing_mid_switch_runs_no_more_steps(window, demo_cohort):
     """(Last: closes the module's window.) A case switch's UI steps stop with the window."""
     other = next(c for c in demo_cohort.ids if c != window.case.patient_id)
@@ -411,5 +450,5 @@ def test_closing_mid_switch_runs_no_more_steps(window, demo_cohort):
     window.close()
     assert not window.isVisible()
     assert not window.mri.steps.busy and not window.slides.steps.busy
-    assert window.mri.steps not in StepRunner._waiting
-    assert window.slides.steps not in StepRunner._waiting
+    assert window.mri.steps not in window.scheduler.runners_waiting
+    assert window.slides.steps not in window.scheduler.runners_waiting

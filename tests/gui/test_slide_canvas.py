@@ -67,3 +67,41 @@ def test_slide_is_fitted_when_first_shown_and_on_switch(qtbot, svs_path, ndpi_pa
     settle(0.2)
     assert fit_error(canvas)[0] < 0.05
     canvas.close_all()
+
+
+def test_heat_map_lands_on_its_slide_after_a_failed_one(qtbot, tmp_path, svs_path):
+    """Overlays are keyed by the slide's file: slide 1 failed, slide 2 gets its own map,
+    and the failed one says why in the chooser and on the canvas."""
+    from corebt_viewer.gui import layers as L
+    from corebt_viewer.gui.slide_canvas import SlideCanvas
+    from corebt_viewer.gui.workers import WorkerPool
+
+    broken = tmp_path / "broken.svs"
+    broken.write_bytes(b"not a slide at all")
+    canvas = SlideCanvas(WorkerPool())
+    qtbot.addWidget(canvas)
+    canvas.resize(700, 500)
+    canvas.show()
+    canvas.prepare_layers()
+    coords = np.array([[0, 0], [256, 0], [0, 256]])
+    grid = L.tile_map(coords, np.ones(3))
+    heat = L.tile_map(coords, np.array([1.0, -1.0, 0.5]), grid.tile_size)
+    canvas.show_slides([broken, svs_path])
+    wait_until(lambda: "broken.svs" in canvas.problems)  # the first could not be opened
+    assert canvas.stack.currentWidget() is canvas.message
+    assert "Cannot show slide broken.svs" in canvas.message.text()
+    assert canvas.chooser.itemText(0) == "⚠ broken.svs"
+    assert "cannot open" in canvas.chooser.itemData(0, Qt.ItemDataRole.ToolTipRole)
+    # as the session gives it: by file name (the svs is the FIRST slide that embedded)
+    canvas.set_overlays({svs_path.name: (grid, heat)})
+    canvas.set_problems({"broken.svs": "cannot read the slide"})
+    assert not canvas.heat_check.isEnabled()  # nothing for the broken slide
+    canvas.open_slide(1)
+    wait_until(lambda: canvas.reader is not None and not canvas.steps.busy)
+    assert canvas.heat_check.isEnabled() and canvas.heat_layer.visible
+    expected, _ = L.heatmap_layer(heat, canvas.reader.mpp)
+    np.testing.assert_array_equal(np.asarray(canvas.heat_layer.data), expected)
+    canvas.open_slide(0)
+    wait_until(lambda: canvas.stack.currentWidget() is canvas.message)
+    assert "broken.svs" in canvas.chooser.toolTip() and "cannot" in canvas.chooser.toolTip()
+    canvas.close_all()

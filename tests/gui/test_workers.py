@@ -56,14 +56,15 @@ def test_step_runners_take_turns_one_step_per_turn(qapp):
     """The MRI and slide canvases each run steps: never two in one turn, in turn."""
     from qtpy.QtCore import QTimer
 
-    from corebt_viewer.gui.workers import StepRunner
+    from corebt_viewer.gui.scheduler import StepRunner, UiScheduler
 
     turns = [0]
     ticker = QTimer()  # a repeating zero timer fires once per round of timers: one turn
     ticker.setInterval(0)
     ticker.timeout.connect(lambda: turns.__setitem__(0, turns[0] + 1))
     ticker.start()
-    mri, slide, idle = StepRunner(), StepRunner(), StepRunner()
+    scheduler = UiScheduler()  # one per window: its runners share the turns
+    mri, slide, idle = (StepRunner(scheduler=scheduler) for _ in range(3))
     ran: list[tuple[str, int]] = []
     mri.run([lambda i=i: ran.append((f"mri{i}", turns[0])) for i in range(3)])
     slide.run([lambda i=i: ran.append((f"slide{i}", turns[0])) for i in range(3)])
@@ -108,7 +109,7 @@ def paced_window(order: list[str]):
     from qtpy.QtCore import QEvent
     from qtpy.QtWidgets import QLabel
 
-    from corebt_viewer.gui.workers import FramePacer
+    from corebt_viewer.gui.scheduler import FramePacer, UiScheduler
 
     class Window(QLabel):
         def event(self, event):  # only repaint requests: expose paints come unpaced
@@ -117,7 +118,7 @@ def paced_window(order: list[str]):
             return super().event(event)
 
     window = Window("ready")
-    pacer = FramePacer(window)
+    pacer = FramePacer(window, UiScheduler())
     window.resize(300, 100)
     window.show()
     settle(0.5)
@@ -158,23 +159,24 @@ def test_a_step_waits_for_the_frame_the_pacer_holds(qapp):
     """A step run just before a held frame froze the window for both: it runs after."""
     from qtpy.QtCore import QCoreApplication, QEvent, QTimer
 
-    from corebt_viewer.gui.workers import FramePacer, StepRunner
+    from corebt_viewer.gui.scheduler import StepRunner
 
     order: list[str] = []
     window, pacer = paced_window(order)
-    runner = StepRunner()
+    runner = StepRunner(scheduler=pacer.scheduler)
+    scheduler = pacer.scheduler
 
     def handler():
         order.clear()
         window.setText("changed")
         QCoreApplication.sendEvent(window, QEvent(QEvent.Type.UpdateRequest))  # Qt paints now
-        assert FramePacer.frame_waiting()  # held for a turn
+        assert scheduler.frame_waiting()  # held for a turn
         runner.run([lambda: order.append("step")])
 
     QTimer.singleShot(0, handler)
     wait_until(lambda: "frame" in order and "step" in order)
     assert order[:2] == ["frame", "step"]
-    assert not FramePacer.frame_waiting()
+    assert not scheduler.frame_waiting()
 
     # flush() (tests, screenshots) does not wait
     window.setText("again")
@@ -184,7 +186,35 @@ def test_a_step_waits_for_the_frame_the_pacer_holds(qapp):
     assert order == ["flushed"]
     # a window closed with a frame held: no frame is coming, nothing waits for it
     QCoreApplication.sendEvent(window, QEvent(QEvent.Type.UpdateRequest))
-    assert FramePacer.frame_waiting()
+    assert scheduler.frame_waiting()
     window.close()
-    assert not FramePacer.frame_waiting()
+    assert not scheduler.frame_waiting()
     window.removeEventFilter(pacer)
+
+
+def test_pool_submit_keeps_only_the_latest_result_of_a_key(qapp):
+    """The one task runner: a later task of the same key cancels the earlier, whose
+    callbacks never run; other keys are left alone."""
+    import threading
+
+    from corebt_viewer.gui.workers import WorkerPool
+
+    pool = WorkerPool()
+    release = threading.Event()
+    got: list = []
+
+    def slow(progress, cancelled):
+        release.wait(5)
+        return "old"
+
+    first = pool.submit(
+        slow, name="old", key="case", done=got.append, cancelled=lambda: got.append("x")
+    )
+    pool.submit(lambda p, c: "new", name="new", key="case", done=got.append)
+    pool.submit(lambda p, c: "other", key="report", done=got.append)
+    wait_until(lambda: "new" in got and "other" in got)
+    assert first.is_cancelled()
+    release.set()
+    assert pool.wait(5000)
+    settle(0.1)
+    assert sorted(got) == ["new", "other"]  # neither "old" nor its cancellation

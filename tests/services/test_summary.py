@@ -34,7 +34,7 @@ def _prediction(coords: np.ndarray, values: np.ndarray) -> CasePrediction:
             AblationRow(frozenset({Modality.WSI}), np.array([0.1, 0.8, 0.1]), "Astrocytoma"),
             AblationRow(both, np.array([0.2, 0.7, 0.1]), "Astrocytoma"),
         ),
-        tile_contributions=(TileContributions("CMU-1-Small-Region", 0, coords, values),),
+        tile_contributions=(TileContributions("CMU-1-Small-Region.svs", 0, coords, values),),
     )
 
 
@@ -145,3 +145,21 @@ def test_summary_accepts_duck_typed_prediction_and_2d_slice(tmp_path):
     )
     image = imread(png)
     assert _has_colour(image, (1.0, 0.85, 0.05), tol=0.35) > 0  # enhancing tumour yellow
+
+
+def test_pdf_heat_maps_are_matched_to_slides_by_file_name():
+    """Slide b failed to embed: c's tiles (group 1 among embedded slides) go on c, not b."""
+    from types import SimpleNamespace
+
+    from corebt_viewer.services.summary import _heatmaps_from_prediction
+
+    tiles = SimpleNamespace(
+        slide="c.svs", group=1, coords=np.array([[0, 0], [256, 0]]), values=np.array([1.0, -1.0])
+    )
+    prediction = SimpleNamespace(tile_contributions=(tiles,))
+    thumbs = [np.zeros((32, 32, 3), np.uint8)] * 3
+    maps = _heatmaps_from_prediction(
+        prediction, thumbs, [(1024, 1024)] * 3, 256, ["a.svs", "b.svs", "c.svs"]
+    )
+    assert maps[0] is None and maps[1] is None
+    assert maps[2] is not None and np.isfinite(maps[2]).any()

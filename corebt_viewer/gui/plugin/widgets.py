@@ -184,13 +184,17 @@ class CaseListWidget(QWidget):
 class PredictionWidget(QWidget):
     """The fusion model's prediction for the case on screen, with the modality switches.
 
-    The model is the cohort's ``.corebt/models/level1``; the case's embedding comes from
-    the cohort's cache (computed and cached when missing).
+    A :class:`~corebt_viewer.services.viewer_session.ViewerSession` of its own does the
+    work, as in the app's window: the model is the cohort's ``.corebt/models/level1``, the
+    case's embedding comes from the cohort's cache (computed and cached when missing), and
+    every flag, the mask version and the model card are shown as there.
 
     Signals
     -------
     prediction_shown(object)
         The CasePrediction just drawn.
+    unavailable(str)
+        Why there is no prediction (no model, the model failed...).
     """
 
     prediction_shown = Signal(object)
@@ -198,8 +202,11 @@ class PredictionWidget(QWidget):
 
     def __init__(self, napari_viewer, parent: QWidget | None = None):
         super().__init__(parent)
+        from corebt_viewer.services.viewer_session import ViewerSession
+
         self.viewer = napari_viewer
         self.workers = WorkerPool(self, max_threads=2)
+        self.session = ViewerSession(self.workers)
         self.panel = PredictionPanel()
         self.status = _status_label()
         layout = QVBoxLayout(self)
@@ -207,97 +214,103 @@ class PredictionWidget(QWidget):
         layout.addWidget(self.panel, 1)
         layout.addWidget(self.status)
         self.shown: tuple[str, str] | None = None
-        self.case = None
-        self.predictor = None
-        self.embedding = None
-        self.panel.without_changed.connect(lambda _without: self._draw())
-        events = self.viewer.layers.events
-        events.inserted.connect(self._follow)
-        events.removed.connect(self._follow)
+        self.source: str | None = None
+        self.panel.without_changed.connect(self.session.set_without)
+        self.panel.card_button.clicked.connect(self.show_model_card)
+        events = self.session.events
+        events.prediction_changed.connect(self._on_state)
+        events.model_changed.connect(self._on_model)
+        events.progress.connect(lambda event: self.status.setText(event.message or event.stage))
+        layer_events = self.viewer.layers.events
+        layer_events.inserted.connect(self._follow)
+        layer_events.removed.connect(self._follow)
         self.viewer.layers.selection.events.active.connect(self._follow)
         self._follow()
+
+    @property
+    def case(self):
+        return self.session.case
+
+    @property
+    def predictor(self):
+        return self.session.model
 
     def _follow(self, _event=None) -> None:
         found = viewer_case(self.viewer)
         if found == self.shown:
             return
         self.shown = found
-        self.predictor = self.embedding = self.case = None
         if found is None:
             self.panel.clear("Open a CoRe-BT case to see the model's prediction")
             return
-        self.panel.clear(f"Predicting {found[1]}…")
-        self.workers.start(self._prediction_worker(*found))
+        source, case_id = found
+        self.panel.clear(f"Predicting {case_id}…")
+        if source == self.source and self.session.cohort is not None:
+            self._open_case(case_id)
+            return
 
-    def _prediction_worker(self, source: str, case_id: str) -> Worker:
         def task(progress, cancelled):
-            from corebt_viewer.gui.main_window import default_model_dir
             from corebt_viewer.io.manifest import read_cohort
 
-            cohort = read_cohort(source)
-            case = cohort[case_id]
-            model_dir = default_model_dir(cohort, DEFAULT_TASK)
-            if not model_dir.is_dir() or not any(model_dir.iterdir()):
-                return case, None, None, f"No model for this cohort ({model_dir})"
-            from corebt_viewer.services.embedding import embed_case
-            from corebt_viewer.services.fusion import load_model, model_profile
+            return read_cohort(source)
 
-            predictor = load_model(model_dir)
-            embedding = embed_case(
-                cohort=cohort,
-                case=case,
-                profile=model_profile(predictor),
-                progress=progress,
-                cancel=cancelled,
-            )
-            return case, predictor, embedding, ""
-
-        worker = Worker(task, name=f"predicting {case_id}")
-        key = (source, case_id)
-        worker.signals.finished.connect(lambda result: self._on_ready(key, result))
-        worker.signals.failed.connect(lambda message, _detail: self._on_failed(key, message))
-        worker.signals.progress.connect(
-            lambda event: self.status.setText(event.message or event.stage)
+        self.workers.submit(
+            task,
+            name=f"reading {Path(source).name}",
+            key="cohort",
+            done=lambda cohort: self._on_cohort(source, cohort, case_id),
+            failed=lambda message, _detail: self._unavailable(message),
         )
-        return worker
 
-    def _on_ready(self, key, result) -> None:
-        if key != self.shown:
-            return
-        case, predictor, embedding, message = result
-        self.case, self.predictor, self.embedding = case, predictor, embedding
-        if predictor is None:
-            self._on_failed(key, message)
-            return
-        self.panel.set_available(case.modalities, frozenset(predictor.modalities))
-        self.status.setText("")
-        self._draw()
+    def _on_cohort(self, source: str, cohort, case_id: str) -> None:
+        self.source = source
+        self.session.open_cohort(cohort)
+        self._open_case(case_id)
 
-    def _on_failed(self, key, message: str) -> None:
-        if key != self.shown:
+    def _open_case(self, case_id: str) -> None:
+        if case_id not in self.session.cohort.ids:
+            self._unavailable(f"No case {case_id!r} in {self.source}")
             return
+        case = self.session.open_case(case_id)
+        model = self.session.model
+        self.panel.set_available(
+            case.modalities, frozenset(model.modalities) if model is not None else None
+        )
+
+    def _on_model(self, model) -> None:
+        session = self.session
+        if model is None:
+            message = session.model_error or f"No model for this cohort ({session.model_dir})"
+            self._unavailable(message)
+        elif session.case is not None:
+            self.panel.set_available(session.case.modalities, frozenset(model.modalities))
+
+    def _unavailable(self, message: str) -> None:
         self.panel.clear(message)
         self.status.setText("Train one with `corebt train` to see predictions.")
         self.unavailable.emit(message)
 
+    def _on_state(self, state) -> None:
+        if self.session.case is None or state.patient_id != self.session.case.patient_id:
+            return
+        if state.status == "no_model":
+            return  # said by _on_model
+        self.panel.show_state(state)
+        if state.prediction is not None:
+            self.status.setText("")
+            self.prediction_shown.emit(state.prediction)
+
     def current_prediction(self):
         """Prediction of the shown case with the panel's switches, or ``None``."""
-        if self.predictor is None or self.embedding is None:
-            return None
-        return self.predictor.predict(self.embedding, without=self.panel.without())
+        return self.session.current_prediction()
 
-    def _draw(self) -> None:
-        prediction = self.current_prediction()
-        if prediction is None:
-            return
-        from corebt_viewer.core.tasks import get_task
+    def show_model_card(self):
+        from corebt_viewer.gui.dialogs import model_card
 
-        task = get_task(self.predictor.task)
-        truth = task.class_name(self.case.labels.level1, self.case.labels.who_grade)
-        self.panel.show_prediction(prediction, true_label=truth, task_title=task.title)
-        self.prediction_shown.emit(prediction)
+        return model_card(self, self.session.model_card(), self.status.text())
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt override
+        self.session.close()
         self.workers.cancel_all()
         self.workers.wait(3000)
         super().closeEvent(event)
