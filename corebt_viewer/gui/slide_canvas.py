@@ -105,6 +105,7 @@ class SlideCanvas(CanvasPane, SlideOverlays):
         self.grid_check = QCheckBox("Tiles")
         self.grid_check.setToolTip("Outline the tissue tiles the model read (G)")
         self.grid_check.toggled.connect(self._apply_overlays)
+        self.heat_approximate = False  # an occlusion map through a slide encoder
         self.heat_check = QCheckBox("Heat map")
         self.heat_check.setToolTip(
             "Per-tile contribution to the predicted class: red for, blue against (H)"

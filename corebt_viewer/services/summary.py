@@ -253,7 +253,9 @@ def _ablation_rows(prediction) -> list[list[str]]:
     return rows
 
 
-def _draw_slides(fig, spec, thumbnails, heatmaps, names, problems=None) -> None:
+def _draw_slides(
+    fig, spec, thumbnails, heatmaps, names, problems=None, approximate: bool = False
+) -> None:
     from matplotlib import colors
 
     n = min(len(thumbnails), MAX_SLIDES)
@@ -285,7 +287,12 @@ def _draw_slides(fig, spec, thumbnails, heatmaps, names, problems=None) -> None:
             ax.set_title(str(name)[:40], fontsize=8)
     if image is not None:
         bar = fig.colorbar(image, ax=fig.axes[-n:], fraction=0.025, pad=0.01)
-        bar.set_label("tile contribution (logit)", fontsize=7)
+        bar.set_label(
+            "approximate tile effect (occlusion, logit)"
+            if approximate
+            else "tile contribution (logit)",
+            fontsize=7,
+        )
         bar.ax.tick_params(labelsize=6)
     if len(thumbnails) > MAX_SLIDES:
         fig.axes[-1].text(
@@ -448,7 +455,13 @@ def render_case_summary(
             prediction, thumbnails, list(slide_dimensions), tile_size, list(slide_names)
         )
     )
-    _draw_slides(fig, grid[2, :], thumbnails, heatmaps, list(slide_names), slide_problems)
+    approximate = any(
+        bool(_get(t, "approximate", False))
+        for t in (_get(prediction, "tile_contributions", ()) or ())
+    )
+    _draw_slides(
+        fig, grid[2, :], thumbnails, heatmaps, list(slide_names), slide_problems, approximate
+    )
 
     predicted = _get(prediction, "predicted", "")
     _table(

@@ -10,48 +10,13 @@ import shutil
 import pytest
 
 from corebt_viewer.cli.main import main
-
-RUN = ["--device", "cpu", "--workers", "1", "--batch-size", "16"]
-
-
-@pytest.fixture(scope="module")
-def gigapath_weights(tmp_path_factory):
-    import torch
-
-    from corebt_viewer.embed.encoders.gigapath import create_gigapath_model, save_hub_layout
-
-    torch.manual_seed(0)
-    model = create_gigapath_model(depth=1)
-    return save_hub_layout(model, tmp_path_factory.mktemp("gigapath-d1"), model_args={"depth": 1})
+from tests.conftest import FOUNDATION_RUN as RUN
+from tests.conftest import longnet_options
 
 
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    from corebt_viewer.services.demo import make_demo_cohort
-
-    root = tmp_path_factory.mktemp("foundation") / "demo"
-    return make_demo_cohort(out=root, patients=24, slide_size=768, workers=1).parent
-
-
-@pytest.fixture(scope="module")
-def embedded(demo, gigapath_weights):
-    status = main(
-        [
-            "embed",
-            str(demo),
-            "--profile",
-            "gigapath",
-            "--wsi-encoder",
-            "gigapath",
-            "--weights",
-            str(gigapath_weights),
-            "--report-encoder",
-            "hashing-tfidf",
-            *RUN,
-        ]
-    )
-    assert status == 0
-    return demo
+@pytest.fixture
+def embedded(foundation_cohort):
+    return foundation_cohort
 
 
 def test_the_profile_is_recorded_and_train_uses_pathology(embedded, tmp_path, capsys):
@@ -131,28 +96,15 @@ def test_train_refuses_when_no_slide_yields_an_embedding(embedded, tmp_path, cap
     assert not (tmp_path / "m" / "config.json").exists()
 
 
-@pytest.fixture(scope="module")
-def slide_weights(tmp_path_factory):
-    from corebt_viewer.embed.slide_encoders.checkpoint import (
-        random_slide_model,
-        save_official_slide_checkpoint,
-    )
-
-    folder = tmp_path_factory.mktemp("slide-encoder")
-    return save_official_slide_checkpoint(random_slide_model(depth=2), folder / "slide_encoder.pth")
-
-
 def test_the_paper_path_with_the_slide_encoder(
     embedded, gigapath_weights, slide_weights, tmp_path, capsys
 ):
     """embed -> train (every modality) -> evaluate (pathology differs from MRI) -> predict."""
-    profile = ["--profile", "gigapath-longnet", "--wsi-encoder", "gigapath"]
-    profile += ["--weights", str(gigapath_weights), "--slide-encoder", "gigapath"]
-    profile += ["--slide-weights", str(slide_weights), "--report-encoder", "hashing-tfidf"]
+    profile = longnet_options(gigapath_weights, slide_weights)
     assert main(["embed", str(embedded), *profile, *RUN]) == 0
     out = capsys.readouterr().out
     # the tile features are the gigapath profile's: only the slide encoder ran
-    assert "0 embedded" in out.split("slides:")[1].split("\n")[0]
+    assert "slides: 0 embedded" in out
     assert "Prov-GigaPath slide encoder" in out
 
     model, report = tmp_path / "model", tmp_path / "report"

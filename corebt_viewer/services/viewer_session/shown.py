@@ -30,11 +30,15 @@ class SlideTiles:
         Level-0 (x, y) of each tile.
     values : ndarray, shape (n,), optional
         Logit contribution of each tile to the predicted class (``None``: grid only).
+    approximate : bool
+        True when the values are an occlusion attribution through a slide encoder, not an
+        exact decomposition.
     """
 
     name: str
     coords: np.ndarray
     values: np.ndarray | None = None
+    approximate: bool = False
 
 
 @dataclass(frozen=True)
@@ -139,5 +143,10 @@ def slide_tiles(
     for tiles in getattr(prediction, "tile_contributions", ()) or ():
         if tiles.coords is None or len(tiles.coords) == 0:
             continue
-        out[tiles.slide] = SlideTiles(tiles.slide, np.asarray(tiles.coords), tiles.values)
+        out[tiles.slide] = SlideTiles(
+            tiles.slide,
+            np.asarray(tiles.coords),
+            tiles.values,
+            approximate=bool(getattr(tiles, "approximate", False)),
+        )
     return out
