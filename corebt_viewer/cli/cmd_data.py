@@ -32,6 +32,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     info.add_argument("cohort", metavar="COHORT", help="manifest.csv or cohort folder")
     info.add_argument("--json", action="store_true", help="print the summary as JSON")
+    info.add_argument(
+        "--level1-groups",
+        metavar="FILE",
+        help="Level-1 grouping, JSON or CSV (Table 1 group -> class; every group required)",
+    )
     info.set_defaults(func=run_info)
 
 
@@ -70,7 +75,7 @@ def run_validate(args: argparse.Namespace) -> int:
 def run_info(args: argparse.Namespace) -> int:
     from corebt_viewer.services.cohort import summarise
 
-    summary = summarise(path=args.cohort)
+    summary = summarise(path=args.cohort, level1_groups=args.level1_groups)
     if args.json:
         import json
 
@@ -88,6 +93,7 @@ def _as_json(summary) -> dict:
         "modalities": summary.modality_counts,
         "sequences": summary.sequence_counts,
         "classes": summary.class_counts,
+        "level1_groups": {k: list(v) for k, v in summary.level1_groups.items()},
         "problems": [str(p) for p in summary.problems],
     }
 
@@ -118,6 +124,9 @@ def format_summary(summary) -> list[str]:
         lines += ["", f"task {name} ({get_task(name).title}):"]
         for cls, count in classes.items():
             lines.append(f"  {cls:<34}{count:>5}")
+        if name == "level1" and summary.level1_groups:
+            lines.append("  made of these Table 1 groups:")
+            lines += [f"    {c} <- {'; '.join(g)}" for c, g in summary.level1_groups.items()]
     if summary.problems:
         lines += [
             "",

@@ -271,6 +271,11 @@ class FusionPredictor:
         for part in ("train", "validation"):
             if embedding.patient_id in self.split.get(part, ()):
                 flags["split"] = f"this case is in the model's {part} set: not an unseen case"
+        if embedding.patient_id in self.split.get("calibration", ()):
+            flags["split"] = (
+                "this case is in the model's calibration set: not trained on, but it helped "
+                "fit the temperature"
+            )
         tiles = self._tile_contributions(embedding, weights, pred_index, flags)
         sequences = self._sequence_contributions(embedding, weights, flags)
         return CasePrediction(

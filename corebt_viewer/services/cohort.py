@@ -31,6 +31,8 @@ class CohortSummary:
         ``"unlabelled"``.
     problems : list of ManifestError
         Problems found while reading the manifest (labels, missing files).
+    level1_groups : dict of str -> tuple of str
+        Level-1 class -> the Table 1 groups it is made of.
     """
 
     root: Path
@@ -40,6 +42,7 @@ class CohortSummary:
     sequence_counts: dict[str, int]
     class_counts: dict[str, dict[str, int]]
     problems: list[ManifestError] = field(default_factory=list)
+    level1_groups: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 def validate(
@@ -54,15 +57,20 @@ def validate(
     return validate_cohort(path, progress=progress, deep=deep)
 
 
-def summarise(*, path: str | Path) -> CohortSummary:
-    """Summarise the cohort at `path` (manifest, folder with one, or BraTS folder)."""
+def summarise(*, path: str | Path, level1_groups=None) -> CohortSummary:
+    """Summarise the cohort at `path` (manifest, folder with one, or BraTS folder).
+
+    `level1_groups` (a Level1Grouping or a JSON/CSV file) replaces the default grouping.
+    """
     from corebt_viewer.core.errors import InputError
     from corebt_viewer.core.modalities import MRI_SEQUENCES
     from corebt_viewer.io.manifest import find_manifest, read_manifest
+    from corebt_viewer.services.fusion_options import resolve_grouping
 
     path = Path(path)
     if not path.exists():
         raise InputError(path, "no such file or folder")
+    grouping = resolve_grouping("level1", level1_groups)
     if find_manifest(path) is not None:
         cohort, problems = read_manifest(path, strict=False)
     else:
@@ -75,6 +83,7 @@ def summarise(*, path: str | Path) -> CohortSummary:
         n_cases=len(cohort),
         modality_counts=cohort.modality_counts(),
         sequence_counts={s.value: sum(s in c.mri for c in cohort) for s in MRI_SEQUENCES},
-        class_counts={name: cohort.class_counts(get_task(name)) for name in TASKS},
+        class_counts={name: cohort.class_counts(get_task(name, grouping)) for name in TASKS},
         problems=list(problems),
+        level1_groups=grouping.members(),
     )

@@ -48,9 +48,9 @@ def manifest_hash(cohort: Cohort) -> str:
     return digest.hexdigest()
 
 
-def task_targets(cohort: Cohort, task: str) -> dict[str, int | None]:
+def task_targets(cohort: Cohort, task: str, level1_grouping=None) -> dict[str, int | None]:
     """Class index of every case for `task` (``None`` when unlabelled)."""
-    spec = get_task(task)
+    spec = get_task(task, level1_grouping)
     return {case.patient_id: case.target(spec) for case in cohort.cases}
 
 
@@ -114,6 +114,10 @@ class TrainSummary:
         temperature = self.metrics.get("calibration", {}).get("temperature")
         if temperature is not None:
             out.append(f"temperature {temperature:.3f}; {self.metrics.get('seconds', 0):.1f} s")
+        from corebt_viewer.services.model_card import model_card
+
+        card = model_card(self.out)
+        out += [line for line in card.lines()[1:] if not line.startswith("task ")]
         out.append(f"model saved in {self.out}")
         return out
 
@@ -128,6 +132,8 @@ def train_model(
     embeddings: Mapping[str, CaseEmbedding] | None = None,
     settings=None,
     embed_options: Mapping | None = None,
+    with_report: bool = False,
+    level1_groups=None,
 ) -> TrainSummary:
     """Train CoRe-BT-Fusion for `task` on the cohort's (cached) embeddings and save it.
 
@@ -145,28 +151,44 @@ def train_model(
     settings : corebt_viewer.fusion.train.TrainSettings, optional
     embed_options : mapping, optional
         Options for the embedding service (``wsi_encoder``, ``weights``...), kept in the model.
+    with_report : bool
+        Also read the pathology report (an extension of the paper's eq. 2, which fuses MRI
+        and pathology only; the model then says so wherever it answers).
+    level1_groups : Level1Grouping or path, optional
+        Level-1 grouping (JSON or CSV file, see :mod:`corebt_viewer.io.level1_groups`).
+
+    The test cases are the cohort's shared split (:mod:`corebt_viewer.services.splits`),
+    the same for every task.
     """
     from corebt_viewer.fusion.io import save_model
     from corebt_viewer.fusion.train import train_fusion
+    from corebt_viewer.services.fusion_options import allowed_modalities, resolve_grouping
+    from corebt_viewer.services.splits import cohort_split
 
     cohort = as_cohort(cohort)
-    spec = get_task(task)
+    grouping = resolve_grouping(task, level1_groups)
+    spec = get_task(task, grouping)
     out = Path(out) if out is not None else default_model_dir(cohort, task)
     if embeddings is None:
         embeddings = cohort_embeddings(cohort, embed_options=embed_options, progress=progress)
-    targets = task_targets(cohort, task)
+    targets = task_targets(cohort, task, grouping)
+    shared = cohort_split(cohort, seed=seed)
     model = train_fusion(
         embeddings,
         {pid: t for pid, t in targets.items() if t is not None},
         task=task,
         classes=spec.classes,
-        allowed=spec.modalities,
+        allowed=allowed_modalities(spec, with_report),
         seed=seed,
         settings=settings,
+        test_ids=[pid for pid in shared.test if targets.get(pid) is not None],
         manifest_hash=manifest_hash(cohort),
         progress=progress,
     )
     model.settings["embedding"] = dict(embed_options or {})
+    model.settings["with_report"] = bool(with_report)
+    if grouping is not None:
+        model.settings["level1_groups"] = grouping.to_json()
     save_model(model, out)
     return TrainSummary(
         out=out,
@@ -228,9 +250,13 @@ def evaluate_model(
     `cv` = K, the model is retrained on every fold of a repeated stratified K-fold split.
     """
     from corebt_viewer.fusion.evaluate import evaluate_cv, evaluate_holdout, write_evaluation
+    from corebt_viewer.services.fusion_options import record_heldout
+    from corebt_viewer.services.model_card import model_task
+    from corebt_viewer.services.splits import cv_folds
 
     cohort = as_cohort(cohort)
     model = load_model(model_dir)
+    task = model_task(model)
     warnings = []
     if model.manifest_hash and model.manifest_hash != manifest_hash(cohort):
         warnings.append("note: the cohort's manifest differs from the one the model was trained on")
@@ -238,17 +264,19 @@ def evaluate_model(
         embeddings = cohort_embeddings(
             cohort, embed_options=model.settings.get("embedding"), progress=progress
         )
-    targets = task_targets(cohort, model.task)
+    targets = {case.patient_id: case.target(task) for case in cohort.cases}
     if cv:
+        seed = int(model.settings.get("seed", 0))
         evaluation = evaluate_cv(
             model,
             embeddings,
             targets,
             k=int(cv),
             repeats=repeats,
-            seed=int(model.settings.get("seed", 0)),
+            seed=seed,
             n_boot=n_boot,
             progress=progress,
+            folds=cv_folds(cohort, k=int(cv), repeats=repeats, seed=seed),
         )
     else:
         evaluation = evaluate_holdout(model, embeddings, targets, n_boot=n_boot)
@@ -257,13 +285,14 @@ def evaluate_model(
                 f"note: only {len(evaluation.patient_ids)} held-out cases; for a steadier "
                 "estimate use --cv 5 (retrains on every fold)"
             )
-    title = f"CoRe-BT-Fusion, task {get_task(model.task).title}"
+    title = f"CoRe-BT-Fusion, task {task.title}"
     out = write_evaluation(
         evaluation,
         out,
         title=title,
         extra={"model": str(Path(model_dir).resolve()), "warnings": warnings},
     )
+    record_heldout(model, model_dir, out, evaluation)
     return EvaluationSummary(
         out=out,
         task=model.task,
