@@ -160,10 +160,11 @@ def choose_temperatures(
         test, train = fold == f, fold != f
         t_all = fit_temperature(z[train], y[train])
         p_global[test] = softmax(z[test], t_all)
-        for i in np.flatnonzero(test):
-            inside = train & (patterns == patterns[i])
-            t_i = fit_temperature(z[inside], y[inside]) if inside.sum() >= min_cases else t_all
-            p_pattern[i] = softmax(z[i : i + 1], t_i)[0]
+        for name in np.unique(patterns[test]):
+            rows = test & (patterns == name)
+            inside = train & (patterns == name)
+            t_p = fit_temperature(z[inside], y[inside]) if inside.sum() >= min_cases else t_all
+            p_pattern[rows] = softmax(z[rows], t_p)
     ece_one = expected_calibration_error(p_global, y)
     ece_per = expected_calibration_error(p_pattern, y)
     keep = ece_per < ece_one
