@@ -338,6 +338,13 @@ def predict_case(
     cohort = as_cohort(cohort)
     model = load_model(model_dir)
     hidden = frozenset(Modality.parse(m) if isinstance(m, str) else m for m in without)
+    unknown = hidden - frozenset(model.modalities)
+    if unknown:
+        raise InputError(
+            Path(model_dir),
+            f"this model does not read {modality_names(unknown)} "
+            f"(it reads {modality_names(model.modalities)}): nothing to hide",
+        )
     if embedding is None:
         embedding = case_embedding(cohort, case_id, model.settings.get("embedding"))
     return model.predict(embedding, without=hidden, ablation=ablation)

@@ -25,13 +25,26 @@ def split_path(cohort: Cohort, seed: int) -> Path:
     return Path(cohort.root) / ".corebt" / "splits" / f"seed-{int(seed)}.json"
 
 
-def is_eligible(case: Case) -> bool:
-    """Every label (Level 1 and WHO grade) and both MRI and pathology."""
-    labels = case.labels
+def required_labels(cohort: Cohort) -> tuple[str, ...]:
+    """The labels a test case must have: each kind (``level1``, ``who_grade``) that some
+    case of the cohort records (a cohort graded only by WHO grade needs no Level 1)."""
+    kinds = []
+    if any(c.labels.level1 is not None for c in cohort.cases):
+        kinds.append("level1")
+    if any(c.labels.who_grade is not None for c in cohort.cases):
+        kinds.append("who_grade")
+    return tuple(kinds)
+
+
+def is_eligible(case: Case, required: tuple[str, ...] = ("level1", "who_grade")) -> bool:
+    """Every required label and both MRI and pathology."""
     return (
-        labels.level1 is not None
-        and labels.who_grade is not None
-        and {Modality.MRI, Modality.WSI} <= case.modalities
+        all(getattr(case.labels, kind) is not None for kind in required)
+        and {
+            Modality.MRI,
+            Modality.WSI,
+        }
+        <= case.modalities
     )
 
 
@@ -87,7 +100,8 @@ def cohort_split(cohort: Cohort, *, seed: int = 0, test_fraction: float = TEST_F
                 "to draw a new one (earlier models keep their own record of their split)",
             )
         return split
-    eligible = [c for c in cohort.cases if is_eligible(c)]
+    required = required_labels(cohort)
+    eligible = [c for c in cohort.cases if is_eligible(c, required)]
     ids = [c.patient_id for c in eligible]
     test = draw_test(ids, [stratum(c) for c in eligible], test_fraction, seed)
     split = CohortSplit(seed, test_fraction, ids, test, digest)

@@ -56,3 +56,26 @@ def test_a_missing_or_unknown_group_is_refused(tmp_path):
     path.write_text("{not json")
     with pytest.raises(InputError, match="JSON"):
         read_level1_groups(path)
+
+
+def test_info_lists_the_groups_of_each_class_and_takes_a_grouping(tmp_path, capsys):
+    from corebt_viewer.cli.main import main
+
+    manifest = tmp_path / "manifest.csv"
+    manifest.write_text(
+        "patient_id,level1,who_grade\nA,Pilocytic,1\nB,GBM / IDH-wt HGG,4\n".replace(
+            "Pilocytic", "Circumscribed Astrocytic Glioma"
+        )
+    )
+    assert main(["info", str(manifest)]) == 0
+    out = capsys.readouterr().out
+    assert "Other glioma <- Circumscribed Astrocytic Glioma; Midline" in out
+    groups = tmp_path / "groups.json"
+    groups.write_text(json.dumps(low_high()))
+    assert main(["info", "--json", "--level1-groups", str(groups), str(manifest)]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["classes"]["level1"]["Low-grade circumscribed"] == 1
+    assert data["level1_groups"]["Low-grade circumscribed"][0] == "Circumscribed Astrocytic Glioma"
+    groups.write_text(json.dumps({"GBM / IDH-wt HGG": "GBM"}))
+    assert main(["info", "--level1-groups", str(groups), str(manifest)]) == 2
+    assert "misses Table 1 group" in capsys.readouterr().err
