@@ -52,11 +52,15 @@ def run_validate(args: argparse.Namespace) -> int:
         if interactive and event.total:
             print(f"\rchecking {event.done}/{event.total} cases", end="", file=sys.stderr)
 
-    problems = validate(path=args.cohort, progress=show, deep=args.deep)
+    notes: list = []
+    problems = validate(path=args.cohort, progress=show, deep=args.deep, notes=notes)
     if interactive:
         print("\r" + " " * 40 + "\r", end="", file=sys.stderr)
     for problem in problems:
         print(str(problem))
+    if not args.quiet:
+        for note in sorted(notes, key=lambda n: (n.row is not None, n.row or 0)):
+            print(f"note: {note}", file=sys.stderr)
     sys.stdout.flush()
     if problems:
         rows = {(p.manifest, p.row) for p in problems}

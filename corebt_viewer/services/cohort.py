@@ -46,15 +46,21 @@ class CohortSummary:
 
 
 def validate(
-    *, path: str | Path, progress: ProgressCallback | None = None, deep: bool = False
+    *,
+    path: str | Path,
+    progress: ProgressCallback | None = None,
+    deep: bool = False,
+    notes: list | None = None,
 ) -> list[ManifestError]:
     """Check every row and every file of the cohort at `path`; returns the problems.
 
     `deep` decompresses every MRI sequence in full instead of checking headers and sizes.
+    `notes` receives the assumptions made (e.g. a mask's label convention), which are not
+    problems.
     """
     from corebt_viewer.io.validate import validate_cohort
 
-    return validate_cohort(path, progress=progress, deep=deep)
+    return validate_cohort(path, progress=progress, deep=deep, notes=notes)
 
 
 def summarise(*, path: str | Path, level1_groups=None) -> CohortSummary:
