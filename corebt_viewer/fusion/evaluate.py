@@ -251,6 +251,8 @@ def score(
         scored_rows[mode] = []
         for row in rows:
             keep = row.predicted >= 0
+            if row.spec.section == "mri" and not keep.any():
+                continue  # no case carries its sequence embeddings: nothing to show
             y, p = targets[keep], row.predicted[keep]
             g = None if groups is None else groups[keep]
             scored_rows[mode].append(

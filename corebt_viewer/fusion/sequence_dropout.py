@@ -17,6 +17,7 @@ import numpy as np
 
 from corebt_viewer.core.embedding import CaseEmbedding, PooledParts
 from corebt_viewer.core.modalities import Modality
+from corebt_viewer.fusion.explain import parts_match_vector
 
 #: The incomplete-MRI patterns scored by ``corebt evaluate`` (name, kept sequences).
 MRI_PATTERNS: tuple[tuple[str, frozenset[str]], ...] = (
@@ -71,3 +72,55 @@ def with_sequences(embedding: CaseEmbedding, keep: frozenset[str]) -> CaseEmbedd
         vectors={**embedding.vectors, Modality.MRI: vector},
         parts={**embedding.parts, Modality.MRI: sub},
     )
+
+
+# --------------------------------------------------------------- training
+def sequence_variants(
+    cases, modalities, raw, available, tr, standardisers, fold_probes, settings, notes
+) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    """Per training case with per-sequence MRI parts: the standardised MRI vectors of every
+    proper subset of its sequences and their cross-fitted probe logits."""
+    if Modality.MRI not in modalities or settings.sequence_dropout <= 0:
+        return {}
+    jm = modalities.index(Modality.MRI)
+    out = {}
+    for i in tr[available[tr, jm]]:
+        parts = cases[i].parts.get(Modality.MRI)
+        if parts is None or len(parts.weights) < 2 or int(i) not in fold_probes:
+            continue
+        if not parts_match_vector(parts, raw[jm][i]):
+            continue
+        z = standardisers[Modality.MRI].transform(subset_vectors(parts)).astype(np.float32)
+        w, b = fold_probes[int(i)]
+        out[int(i)] = (z, (z.astype(np.float64) @ w.T.astype(np.float64) + b).astype(np.float32))
+    if not out:
+        notes.append(
+            "sequence dropout not applied: no training case carries per-sequence MRI "
+            "embeddings (at least two sequences)"
+        )
+    return out
+
+
+def drop_sequences(inputs, cross, batch, dropped, variants, probability, generator, jm):
+    """Replace, with `probability`, a case's MRI input (position `jm`) and probe logits by a
+    random variant pooled from fewer sequences (cases whose MRI is dropped as a whole are
+    left alone)."""
+    import torch
+
+    rows = batch.tolist()
+    draws = torch.rand(len(rows), generator=generator).tolist()
+    mri, out_cross = None, cross
+    for r, (i, u) in enumerate(zip(rows, draws, strict=True)):
+        if u >= probability or i not in variants or bool(dropped[r, jm]):
+            continue
+        zv, lv = variants[i]
+        v = int(torch.randint(zv.shape[0], (1,), generator=generator))
+        if mri is None:
+            mri, out_cross = inputs[jm].clone(), cross.clone()
+        mri[r] = torch.from_numpy(zv[v])
+        out_cross[r, jm] = torch.from_numpy(lv[v])
+    if mri is None:
+        return inputs, cross
+    inputs = list(inputs)
+    inputs[jm] = mri
+    return inputs, out_cross

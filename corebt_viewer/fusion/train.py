@@ -42,12 +42,11 @@ from corebt_viewer.core.modalities import Modality
 from corebt_viewer.core.progress import ProgressCallback, report
 from corebt_viewer.fusion.calibration import negative_log_likelihood
 from corebt_viewer.fusion.data import common_dims, common_encoders, modalities_of, stack
-from corebt_viewer.fusion.explain import parts_match_vector
 from corebt_viewer.fusion.metrics import classification_metrics
-from corebt_viewer.fusion.predictor import FusionPredictor, nonempty_subsets
-from corebt_viewer.fusion.reliability import calibration_summary, choose_temperatures, pattern_key
-from corebt_viewer.fusion.sequence_dropout import subset_vectors
+from corebt_viewer.fusion.predictor import FusionPredictor
+from corebt_viewer.fusion.sequence_dropout import drop_sequences, sequence_variants
 from corebt_viewer.fusion.standardise import Standardiser
+from corebt_viewer.fusion.train_calibration import calibrate
 
 
 @dataclass(frozen=True)
@@ -370,7 +369,7 @@ def train_fusion(
         }
     report(progress, 1, 3, "probes trained", "train")
     notes: list[str] = []
-    variants = _sequence_variants(
+    variants = sequence_variants(
         cases, modalities, raw, available, tr, standardisers, mri_fold_probes, settings, notes
     )
 
@@ -429,7 +428,7 @@ def train_fusion(
                 drop = drop & ~(rescue & kept_none[:, None])
             inputs, cross_b = [z[batch] for z in z_t], cross_t[batch]
             if variants:
-                inputs, cross_b = _drop_sequences(
+                inputs, cross_b = drop_sequences(
                     inputs,
                     cross_b,
                     batch,
@@ -457,7 +456,7 @@ def train_fusion(
     net.load_state_dict(best[2])
     f1, loss, val_logits = validate()
     ca = np.array([position[p] for p in split.calibration], dtype=int)
-    calibration = _calibrate(net, z_t, available, y_all, ca, modalities, seed, notes)
+    calibration = calibrate(net, z_t, available, y_all, ca, modalities, seed, notes)
     temperature = calibration["temperature"]
     report(progress, 2, 3, f"calibrated (temperature {temperature:.3f})", "train")
 
@@ -500,95 +499,3 @@ def train_fusion(
         settings={**settings.to_json(), "seed": seed},
         manifest_hash=manifest_hash,
     )
-
-
-# ------------------------------------------------------------- sequence dropout
-def _sequence_variants(
-    cases, modalities, raw, available, tr, standardisers, fold_probes, settings, notes
-) -> dict[int, tuple[np.ndarray, np.ndarray]]:
-    """Per training case with per-sequence MRI parts: the standardised MRI vectors of every
-    proper subset of its sequences and their cross-fitted probe logits."""
-    if Modality.MRI not in modalities or settings.sequence_dropout <= 0:
-        return {}
-    jm = modalities.index(Modality.MRI)
-    out = {}
-    for i in tr[available[tr, jm]]:
-        parts = cases[i].parts.get(Modality.MRI)
-        if parts is None or len(parts.weights) < 2 or int(i) not in fold_probes:
-            continue
-        if not parts_match_vector(parts, raw[jm][i]):
-            continue
-        z = standardisers[Modality.MRI].transform(subset_vectors(parts)).astype(np.float32)
-        w, b = fold_probes[int(i)]
-        out[int(i)] = (z, probe_logits(z, w, b).astype(np.float32))
-    if not out:
-        notes.append(
-            "sequence dropout not applied: no training case carries per-sequence MRI "
-            "embeddings (at least two sequences)"
-        )
-    return out
-
-
-def _drop_sequences(inputs, cross, batch, dropped, variants, probability, generator, jm):
-    """Replace, with `probability`, a case's MRI input (position `jm`) and probe logits by a
-    random variant pooled from fewer sequences (cases whose MRI is dropped as a whole are
-    left alone)."""
-    import torch
-
-    rows = batch.tolist()
-    draws = torch.rand(len(rows), generator=generator).tolist()
-    mri, out_cross = None, cross
-    for r, (i, u) in enumerate(zip(rows, draws, strict=True)):
-        if u >= probability or i not in variants or bool(dropped[r, jm]):
-            continue
-        zv, lv = variants[i]
-        v = int(torch.randint(zv.shape[0], (1,), generator=generator))
-        if mri is None:
-            mri, out_cross = inputs[jm].clone(), cross.clone()
-        mri[r] = torch.from_numpy(zv[v])
-        out_cross[r, jm] = torch.from_numpy(lv[v])
-    if mri is None:
-        return inputs, cross
-    inputs = list(inputs)
-    inputs[jm] = mri
-    return inputs, out_cross
-
-
-# ------------------------------------------------------------------ calibration
-def _calibrate(net, z_t, available, y_all, ca, modalities, seed, notes) -> dict:
-    """Temperature(s) fitted on the calibration cases, each under every subset of its
-    modalities ("missing" meaning), with ECE and Brier before and after on those rows."""
-    import torch
-
-    if ca.size < 2:
-        notes.append(
-            f"not calibrated: {ca.size} calibration case(s), at least 2 needed (temperature 1)"
-        )
-        return {"temperature": 1.0, "by_pattern": {}, "fitted_on": "none", "n_cases": int(ca.size)}
-    logits, targets, patterns, groups = [], [], [], []
-    net.eval()
-    with torch.inference_mode():
-        for i in ca:
-            have = [m for j, m in enumerate(modalities) if available[i, j]]
-            for keep in nonempty_subsets(have):
-                mask = np.array([[m in keep for m in modalities]])
-                avail = torch.from_numpy(available[i : i + 1])
-                ablated = torch.from_numpy(available[i : i + 1] & ~mask)
-                out = net([z[i : i + 1] for z in z_t], avail, ablated, mode="missing")
-                logits.append(out.logits.numpy()[0].astype(np.float64))
-                targets.append(int(y_all[i]))
-                patterns.append(pattern_key(mask[0], modalities))
-                groups.append(int(i))
-    logits, targets = np.asarray(logits), np.asarray(targets)
-    choice = choose_temperatures(logits, targets, patterns, seed=seed, groups=groups)
-    by_pattern = choice["by_pattern"]
-    per_row = [by_pattern.get(p, choice["temperature"]) for p in patterns]
-    return {
-        "temperature": choice["temperature"],
-        "by_pattern": by_pattern,
-        "selection": choice["selection"],
-        "fitted_on": "calibration split (cases that neither train nor choose the epoch), "
-        "each under every subset of its modalities",
-        "n_cases": int(ca.size),
-        "fit_rows": calibration_summary(logits, targets, per_row),
-    }

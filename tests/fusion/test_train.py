@@ -103,9 +103,11 @@ def test_mri_only_model_has_the_rows_it_can_fill(train_synthetic):
     model, embeddings, labels = train_synthetic({Modality.MRI: "full"}, n=80)
     assert model.modalities == (Modality.MRI,)
     evaluation = evaluate_holdout(model, embeddings, labels, n_boot=50)
-    assert [r["name"] for r in evaluation.rows["missing"]] == ["MRI only", "Fusion"]
+    incomplete = ["MRI only, FLAIR + T1c only", "MRI only, T1 + T2 only"]
+    assert [r["name"] for r in evaluation.rows["missing"]] == ["MRI only", "Fusion", *incomplete]
     assert [r["name"] for r in evaluation.rows["paper"]] == [
         "MRI only",
         "Fusion",
         "Fusion (MRI ablated)",
+        *incomplete,
     ]
