@@ -117,43 +117,49 @@ def choose_temperatures(
     seed: int = 0,
     groups: Sequence[object] | None = None,
 ) -> dict:
-    """One temperature, or one per availability pattern if that lowers held-out ECE.
+    """No scaling, one temperature, or one per availability pattern: whichever gives the
+    lowest ECE on held-out folds of these cases.
 
-    The per-pattern alternative fits a temperature on each pattern with at least
-    `min_cases` cases (the others use the global one). Both are compared by ECE on held-out
-    folds of these cases (fit on the other folds); the per-pattern temperatures are kept
-    only if their held-out ECE is lower. Rows of one `groups` value (a case seen under
-    several patterns) stay in one fold.
+    Each option is fitted on the other folds and scored on the held-out one (rows of one
+    `groups` value, a case seen under several patterns, stay in one fold). The per-pattern
+    option fits a temperature on each pattern with at least `min_cases` rows (the others use
+    the global one). A simpler option wins ties. With fewer groups than `folds` nothing can
+    be checked on held-out cases, and the logits are left unscaled (temperature 1).
 
     Returns
     -------
     dict
-        ``temperature`` (global), ``by_pattern`` (dict, empty unless kept), and
-        ``selection`` (the held-out ECE of both and the decision, for the record).
+        ``temperature``, ``by_pattern`` (empty unless chosen), and ``selection`` (the
+        held-out ECE of each option and the decision, for the record).
     """
     z = np.asarray(logits, dtype=np.float64)
     y = np.asarray(targets, dtype=np.int64)
     patterns = np.asarray(list(patterns))
-    global_t = fit_temperature(z, y)
     names, counts = np.unique(patterns, return_counts=True)
+    _, group_index = np.unique(
+        np.arange(y.size) if groups is None else np.asarray([str(g) for g in groups]),
+        return_inverse=True,
+    )
+    n_groups = int(group_index.max()) + 1 if y.size else 0
+    record = {
+        "n_rows": int(y.size),
+        "n_cases": n_groups,
+        "patterns": {str(n): int(c) for n, c in zip(names, counts, strict=True)},
+    }
+    if n_groups < folds:
+        record["decision"] = (
+            f"no scaling: {n_groups} calibration case(s), too few to check on {folds} "
+            "held-out folds that scaling helps"
+        )
+        return {"temperature": 1.0, "by_pattern": {}, "selection": record}
+    global_t = fit_temperature(z, y)
     fitted = {
         str(n): fit_temperature(z[patterns == n], y[patterns == n])
         for n, c in zip(names, counts, strict=True)
         if c >= min_cases
     }
-    record = {
-        "n": int(y.size),
-        "patterns": {str(n): int(c) for n, c in zip(names, counts, strict=True)},
-    }
-    if names.size < 2 or not fitted or y.size < 2 * folds:
-        record["decision"] = "one temperature (too few cases to compare per-pattern ones)"
-        return {"temperature": global_t, "by_pattern": {}, "selection": record}
     rng = np.random.default_rng(seed)
-    _, group_index = np.unique(
-        np.arange(y.size) if groups is None else np.asarray([str(g) for g in groups]),
-        return_inverse=True,
-    )
-    fold = (rng.permutation(group_index.max() + 1) % folds)[group_index]
+    fold = (rng.permutation(n_groups) % folds)[group_index]
     p_global = np.zeros((y.size, z.shape[1]))
     p_pattern = np.zeros_like(p_global)
     for f in range(folds):
@@ -165,17 +171,34 @@ def choose_temperatures(
             inside = train & (patterns == name)
             t_p = fit_temperature(z[inside], y[inside]) if inside.sum() >= min_cases else t_all
             p_pattern[rows] = softmax(z[rows], t_p)
-    ece_one = expected_calibration_error(p_global, y)
-    ece_per = expected_calibration_error(p_pattern, y)
-    keep = ece_per < ece_one
+    ece = {
+        "none": expected_calibration_error(softmax(z), y),
+        "one": expected_calibration_error(p_global, y),
+    }
+    if names.size >= 2 and fitted:
+        ece["per_pattern"] = expected_calibration_error(p_pattern, y)
+    best = "none"
+    for option in ("one", "per_pattern"):
+        if option in ece and ece[option] < ece[best]:
+            best = option
+    decisions = {
+        "none": "no scaling (it did not lower the held-out ECE)",
+        "one": "one temperature",
+        "per_pattern": "one temperature per pattern",
+    }
     record.update(
         {
-            "heldout_ece_one_temperature": ece_one,
-            "heldout_ece_per_pattern": ece_per,
-            "decision": "one temperature per pattern" if keep else "one temperature",
+            "heldout_ece": ece,
+            "fitted_temperature": global_t,
+            "chosen": best,
+            "decision": decisions[best],
         }
     )
-    return {"temperature": global_t, "by_pattern": fitted if keep else {}, "selection": record}
+    return {
+        "temperature": global_t if best != "none" else 1.0,
+        "by_pattern": fitted if best == "per_pattern" else {},
+        "selection": record,
+    }
 
 
 # ----------------------------------------------------------------------------- plot

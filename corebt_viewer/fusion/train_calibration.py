@@ -34,6 +34,8 @@ def calibrate(net, z_t, available, y_all, ca, modalities, seed, notes) -> dict:
                 groups.append(int(i))
     logits, targets = np.asarray(logits), np.asarray(targets)
     choice = choose_temperatures(logits, targets, patterns, seed=seed, groups=groups)
+    if "chosen" not in choice["selection"]:
+        notes.append(choice["selection"]["decision"])
     by_pattern = choice["by_pattern"]
     per_row = [by_pattern.get(p, choice["temperature"]) for p in patterns]
     return {

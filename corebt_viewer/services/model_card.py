@@ -52,6 +52,8 @@ class ModelCard:
         Cases the temperature was fitted on (not trained on, not choosing the epoch).
     calibration_fit : str
         What the temperature was fitted on.
+    calibration_decision : str
+        No scaling, one temperature or one per pattern, and why.
     heldout_ece_before, heldout_ece_after : float or None
         ECE (15 bins) on held-out cases from the last evaluation (None if not evaluated).
     heldout_n : int
@@ -77,6 +79,7 @@ class ModelCard:
     temperatures_by_pattern: dict[str, float] = field(default_factory=dict)
     calibration_cases: int = 0
     calibration_fit: str = ""
+    calibration_decision: str = ""
     heldout_ece_before: float | None = None
     heldout_ece_after: float | None = None
     heldout_n: int = 0
@@ -95,6 +98,13 @@ class ModelCard:
             )
         if not self.calibration_cases:
             return "not calibrated (too few calibration cases; temperature 1)"
+        if self.calibration_decision.startswith("no scaling"):
+            measured = (
+                ""
+                if self.heldout_ece_after is None
+                else f"; ECE {self.heldout_ece_after:.2f} on {self.heldout_n} held-out cases"
+            )
+            return f"not rescaled: {self.calibration_decision}{measured}"
         if self.heldout_ece_after is None:
             return (
                 f"calibrated on {self.calibration_cases} cases of its own (temperature "
@@ -191,6 +201,7 @@ def model_card(model_dir: str | Path, model=None) -> ModelCard:
         temperatures_by_pattern=model.temperatures_by_pattern,
         calibration_cases=n_cal,
         calibration_fit=fit,
+        calibration_decision=str(calibration.get("selection", {}).get("decision", "")),
         heldout_ece_before=record.get("ece_before"),
         heldout_ece_after=record.get("ece_after"),
         heldout_n=int(record.get("n", 0)),

@@ -50,11 +50,17 @@ def test_per_pattern_temperatures_kept_only_when_they_help(rng):
     assert choice["by_pattern"], choice["selection"]
     assert abs(choice["by_pattern"]["mri"] - 0.4) < 0.08
     assert abs(choice["by_pattern"]["mri+wsi"] - 3.0) < 0.4
+    assert choice["selection"]["chosen"] == "per_pattern"
     same = choose_temperatures(z * 2.0, y, patterns)
-    sel = same["selection"]
-    assert (same["by_pattern"] != {}) == (
-        sel["heldout_ece_per_pattern"] < sel["heldout_ece_one_temperature"]
-    )
+    ece = same["selection"]["heldout_ece"]
+    assert (same["by_pattern"] != {}) == (ece["per_pattern"] < min(ece["one"], ece["none"]))
+    assert same["selection"]["chosen"] != "none" and abs(same["temperature"] - 2.0) < 0.3
+    # a temperature that does not help on held-out folds is not applied
+    calibrated = choose_temperatures(z, y, patterns)
+    ece = calibrated["selection"]["heldout_ece"]
+    assert (calibrated["temperature"] == 1.0) == (min(ece.values()) == ece["none"])
+    few = choose_temperatures(z[:4], y[:4], patterns[:4])
+    assert few["temperature"] == 1.0 and "too few" in few["selection"]["decision"]
 
 
 def test_reliability_diagram_is_written(rng, tmp_path):

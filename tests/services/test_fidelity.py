@@ -161,13 +161,15 @@ def test_evaluation_tables_calibration_and_card(cohort, models, tmp_path):
     assert all("calibration" in r for r in metrics["rows"]["paper"])
     card = model_card(models["level1+report"])
     assert card.evaluation_table == (tmp_path / "table.md").resolve()
-    assert card.calibration_line().startswith("calibrated (ECE ")
+    line = card.calibration_line()
+    assert "ECE" in line and "held-out cases" in line, line
 
 
 def test_sequence_dropout_used_the_sequences(models):
     metrics = load_model(models["level1"]).metrics
     assert metrics["sequence_dropout"]["training_cases_with_sequences"] > 20
-    assert metrics["calibration"]["n_cases"] >= 2
+    assert metrics["calibration"]["n_cases"] >= 5
+    assert metrics["calibration"]["selection"]["chosen"] in ("none", "one", "per_pattern")
     assert not metrics["notes"]
 
 
