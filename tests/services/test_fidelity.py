@@ -191,3 +191,20 @@ def test_a_grouping_file_changes_the_trained_classes(cohort, tmp_path):
     )
     assert summary.classes == ("GBM", "Glioma, not GBM")
     assert model_card(summary.out).level1_groups["GBM"] == ("GBM / IDH-wt HGG",)
+
+
+def test_cross_validation_uses_the_shared_folds(cohort, models, tmp_path):
+    c, embeddings = cohort
+    result = evaluate_model(
+        cohort=c,
+        model_dir=models["lgg_hgg"],
+        out=tmp_path,
+        embeddings=embeddings,
+        cv=2,
+        repeats=1,
+        n_boot=20,
+    )
+    assert result.cv["shared_folds"] and result.n_cases == len(cohort_split(c).eligible)
+    assert json.loads((tmp_path / "metrics.json").read_text())["patients"] == sorted(
+        sum(cv_folds(c, k=2, repeats=1)[0], [])
+    )
