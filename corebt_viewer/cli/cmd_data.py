@@ -33,6 +33,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     info.add_argument("cohort", metavar="COHORT", help="manifest.csv or cohort folder")
     info.add_argument("--json", action="store_true", help="print the summary as JSON")
     info.add_argument(
+        "--level1-groups",
+        metavar="FILE",
+        help="Level-1 grouping, JSON or CSV (Table 1 group -> class; every group required)",
+    )
+    info.add_argument(
         "--model",
         metavar="MODEL_DIR",
         help="also describe a trained model: task, classes, embedding profile, cases per modality",
@@ -52,15 +57,19 @@ def run_validate(args: argparse.Namespace) -> int:
         if interactive and event.total:
             print(f"\rchecking {event.done}/{event.total} cases", end="", file=sys.stderr)
 
-    problems = validate(path=args.cohort, progress=show, deep=args.deep)
+    assumptions: list = []  # e.g. a mask's label convention taken from its labels alone
+    problems = validate(path=args.cohort, progress=show, deep=args.deep, notes=assumptions)
     if interactive:
         print("\r" + " " * 40 + "\r", end="", file=sys.stderr)
     from corebt_viewer.io.validate import is_note
 
     for problem in problems:
         print(str(problem))
+    if not args.quiet:
+        for note in sorted(assumptions, key=lambda n: (n.row is not None, n.row or 0)):
+            print(f"note: {note}", file=sys.stderr)
     sys.stdout.flush()
-    notes = [p for p in problems if is_note(p)]
+    notes = [p for p in problems if is_note(p)] + list(assumptions)
     problems = [p for p in problems if not is_note(p)]
     said = f", {len(notes)} note{'s' * (len(notes) != 1)}" if notes else ""
     if problems:
@@ -80,7 +89,7 @@ def run_validate(args: argparse.Namespace) -> int:
 def run_info(args: argparse.Namespace) -> int:
     from corebt_viewer.services.cohort import summarise
 
-    summary = summarise(path=args.cohort)
+    summary = summarise(path=args.cohort, level1_groups=args.level1_groups)
     card = None
     if args.model:
         from corebt_viewer.services.fusion import model_card
@@ -111,6 +120,7 @@ def _as_json(summary) -> dict:
         "modalities": summary.modality_counts,
         "sequences": summary.sequence_counts,
         "classes": summary.class_counts,
+        "level1_groups": {k: list(v) for k, v in summary.level1_groups.items()},
         "problems": [str(p) for p in summary.problems],
         "files": {
             case: {role: {"file": f, "why": why} for role, (f, why) in roles.items()}
@@ -146,6 +156,9 @@ def format_summary(summary) -> list[str]:
         lines += ["", f"task {name} ({get_task(name).title}):"]
         for cls, count in classes.items():
             lines.append(f"  {cls:<34}{count:>5}")
+        if name == "level1" and summary.level1_groups:
+            lines.append("  made of these Table 1 groups:")
+            lines += [f"    {c} <- {'; '.join(g)}" for c, g in summary.level1_groups.items()]
     lines += format_choices(summary.choices, summary.unmatched, summary.root)
     if summary.problems:
         lines += ["", f"{len(summary.problems)} problem(s):"]

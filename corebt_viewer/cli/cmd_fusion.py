@@ -13,15 +13,30 @@ def register(subparsers) -> None:
     train = subparsers.add_parser(
         "train",
         help="train CoRe-BT-Fusion for a task on the cohort's embeddings",
-        description="Train the fusion model (probes, then gated fusion with modality dropout) "
-        "on the cached embeddings of COHORT, embedding missing cases first. A stratified test "
-        "split of cases with MRI and pathology is held out and recorded in the model.",
+        description="Train the fusion model of the paper's eq. 2 (MRI + pathology: probes, "
+        "then gated fusion with modality and sequence dropout) on the cached embeddings of "
+        "COHORT, embedding missing cases first. The test cases are the cohort's shared split "
+        "(<cohort>/.corebt/splits/seed-S.json: cases with every label, MRI and pathology; "
+        "the same for every task); the temperature is fitted on a calibration split of its "
+        "own.",
     )
     train.add_argument("cohort", help="cohort folder or manifest.csv")
     train.add_argument("--task", required=True, choices=TASK_NAMES)
     train.add_argument("--out", help="model folder (default <cohort>/.corebt/models/<task>)")
     train.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     add_profile_options(train)
+    train.add_argument(
+        "--with-report",
+        action="store_true",
+        help="also read the pathology report (an extension of eq. 2; a final report usually "
+        "states the diagnosis, so the model says it uses it wherever it answers)",
+    )
+    train.add_argument(
+        "--level1-groups",
+        metavar="FILE",
+        help="Level-1 grouping, JSON or CSV (Table 1 group -> class; every group required); "
+        "default: the three largest groups plus 'Other glioma'",
+    )
     train.set_defaults(func=run_train)
 
     evaluate = subparsers.add_parser(
@@ -88,6 +103,8 @@ def run_train(args: argparse.Namespace) -> int:
         progress=_progress(),
         profile=profile_from_args(args),
         **run_options(args),
+        with_report=args.with_report,
+        level1_groups=args.level1_groups,
     )
     print("\n".join(summary.lines()))
     return 0
@@ -112,12 +129,19 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
 def format_prediction(prediction) -> str:
     """Human-readable lines for a CasePrediction."""
-    from corebt_viewer.core.prediction import modality_set_name
+    from corebt_viewer.core.prediction import (
+        ABLATION_MEANINGS,
+        modality_set_name,
+        model_inputs_name,
+        report_notice,
+    )
 
     p = prediction
     width = max(len(c) for c in p.classes)
     lines = [
         f"case {p.patient_id}, task {p.task}: {p.predicted} ({p.confidence:.1%})",
+        f"model: {model_inputs_name(p.uses_report)}",
+        *([f"note: {report_notice()}"] if p.uses_report else []),
         f"available: {modality_set_name(p.available)}; used: {modality_set_name(p.used)} "
         f"(ablation meaning: {p.ablation_mode})",
         "",
@@ -140,7 +164,10 @@ def format_prediction(prediction) -> str:
         lines += ["", f"pathology term for {p.predicted}, by slide ({what}):"]
         for t in p.tile_contributions:
             lines.append(f"  {t.slide}: {t.values.size} tiles, sum {t.values.sum():+.3f}")
-    lines += ["", "ablation table:"]
+    lines += [
+        "",
+        f"ablation table (meaning {p.ablation_mode}: {ABLATION_MEANINGS[p.ablation_mode]}):",
+    ]
     for row in p.ablation:
         lines.append(
             f"  {row.name:<26} {row.predicted:<{width}}  "

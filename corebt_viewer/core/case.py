@@ -55,6 +55,9 @@ class Case:
         Pathology report, plain text.
     labels : CaseLabels
         Ground truth, possibly empty.
+    seg_convention : str or None
+        ``"brats2021"`` or ``"brats2023"`` when the manifest declares the mask's label
+        convention (its ``seg_convention`` column); ``None`` lets the evidence decide.
     """
 
     patient_id: str
@@ -63,6 +66,7 @@ class Case:
     slides: tuple[Path, ...] = ()
     report: Path | None = None
     labels: CaseLabels = field(default_factory=CaseLabels)
+    seg_convention: str | None = None
 
     @property
     def sequences(self) -> tuple[Sequence, ...]:

@@ -18,6 +18,27 @@ from corebt_viewer.core.modalities import ALL_MODALITIES, Modality
 #: The two meanings of "ablated" (see :mod:`corebt_viewer.fusion.model`).
 ABLATION_MODES: tuple[str, ...] = ("missing", "paper")
 
+#: One-line description of each meaning, for every output that shows ablations.
+ABLATION_MEANINGS: dict[str, str] = {
+    "missing": "an ablated modality is absent (its term removed, the weights renormalised)",
+    "paper": "as in the paper: only the residual branch's input is masked; probes still vote",
+}
+
+#: Why a model that reads the pathology report must say so wherever it answers.
+REPORT_REASON = "a final report usually states the diagnosis"
+
+
+def model_inputs_name(uses_report: bool) -> str:
+    """``"MRI + Pathology (eq. 2)"`` or the extension's name."""
+    if uses_report:
+        return "MRI + Pathology + Report (extension of eq. 2)"
+    return "MRI + Pathology (eq. 2)"
+
+
+def report_notice() -> str:
+    """The line shown with every prediction of a model that uses the report."""
+    return f"this model uses the pathology report ({REPORT_REASON})"
+
 
 def modality_set_name(modalities: frozenset[Modality]) -> str:
     """Display name of a set of modalities, e.g. ``"MRI + Pathology"`` (``"none"`` if empty)."""
@@ -42,9 +63,13 @@ class AblationRow:
     modalities: frozenset[Modality]
     probabilities: np.ndarray
     predicted: str
+    mode: str = "missing"
 
     @property
     def name(self) -> str:
+        """``"MRI + Pathology"``; with nothing kept (paper meaning): the probes only."""
+        if not self.modalities:
+            return "Both ablated (probes only)"
         return modality_set_name(self.modalities)
 
 
@@ -108,7 +133,8 @@ class CasePrediction:
     temperature : float
         Calibration temperature; ``probabilities = softmax(logits / temperature)``.
     ablation : tuple of AblationRow
-        Prediction for every non-empty subset of ``available`` (same ablation mode).
+        Prediction for every non-empty subset of ``available`` (same ablation mode); under
+        the ``"paper"`` meaning also the empty subset (every modality ablated: probes only).
     tile_contributions : tuple of TileContributions
         Per slide, the contribution of each tile to the predicted class (empty when the
         embedding carries no tile features or pathology is not used).
@@ -116,6 +142,9 @@ class CasePrediction:
         Per MRI sequence name (``"t1c"``...), its contribution to the MRI term.
     flags : dict of str -> str
         Notes, e.g. why an explanation is absent.
+    uses_report : bool
+        Whether the model reads the pathology report (an extension of the paper's
+        equation 2, which fuses MRI and pathology only); see :data:`REPORT_REASON`.
     """
 
     patient_id: str
@@ -135,6 +164,7 @@ class CasePrediction:
     tile_contributions: tuple[TileContributions, ...] = ()
     sequence_contributions: dict[str, np.ndarray] = field(default_factory=dict)
     flags: dict[str, str] = field(default_factory=dict)
+    uses_report: bool = False
 
     @property
     def confidence(self) -> float:
@@ -159,6 +189,10 @@ class CasePrediction:
             "available": mods(self.available),
             "used": mods(self.used),
             "ablation_mode": self.ablation_mode,
+            "ablation_meaning": ABLATION_MEANINGS.get(self.ablation_mode, ""),
+            "inputs": model_inputs_name(self.uses_report),
+            # only a model that reads reports mentions them (an eq. 2 model has no such term)
+            **({"uses_report": True, "report_note": report_notice()} if self.uses_report else {}),
             "weights": {m.value: float(w) for m, w in self.weights.items()},
             "gate": float(self.gate),
             "temperature": float(self.temperature),
@@ -179,6 +213,8 @@ class CasePrediction:
             ],
             "ablation": [
                 {
+                    "name": row.name,
+                    "mode": row.mode,
                     "modalities": mods(row.modalities),
                     "predicted": row.predicted,
                     "probabilities": floats(row.probabilities),

@@ -9,6 +9,7 @@ Internally a mask uses the *canonical* labels 0 background, 1 necrotic core,
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from enum import Enum, IntEnum
 
@@ -94,6 +95,74 @@ def detect_convention(labels: np.ndarray | set[int]) -> LabelConvention:
     return LabelConvention.BRATS_2023 if 3 in values else LabelConvention.BRATS_2021
 
 
+#: A mask file named in the BraTS 2023 layout (``<id>-seg.nii.gz``).
+LAYOUT_2023 = re.compile(r"-seg\.nii(?:\.gz)?$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class ConventionChoice:
+    """The convention of a mask file and the evidence it rests on.
+
+    Attributes
+    ----------
+    convention : LabelConvention
+    source : str
+        ``"manifest"`` (the ``seg_convention`` column), ``"labels"`` (label 3 or 4 is
+        present), ``"layout"`` (a 2023-layout file name) or ``"assumed"``.
+    note : str
+        For an assumption, the sentence a user must see (empty otherwise).
+    """
+
+    convention: LabelConvention
+    source: str
+    note: str = ""
+
+
+def decide_convention(
+    labels: np.ndarray | set[int],
+    *,
+    declared: LabelConvention | str | None = None,
+    file_name: str | None = None,
+) -> ConventionChoice:
+    """The convention of a mask from the evidence, strongest first.
+
+    1. `declared` (a manifest's ``seg_convention``): used; labels that contradict it
+       (4 in a 2023 file, 3 in a 2021 file) are an error;
+    2. the labels, when 3 or 4 is present;
+    3. the file name: a 2023-layout name (``...-seg.nii.gz``) is 2023;
+    4. otherwise (labels 0-2 only) BraTS 2021 is *assumed*, and the choice says so.
+
+    Raises
+    ------
+    SegmentationLabelError
+        Unknown labels, 3 and 4 together, or labels contradicting `declared`.
+    """
+    from_labels = detect_convention(labels)
+    values = (
+        set(int(v) for v in np.unique(labels)) if isinstance(labels, np.ndarray) else set(labels)
+    )
+    decisive = bool(values & {3, 4})
+    if declared is not None:
+        declared = LabelConvention(declared)
+        if decisive and from_labels is not declared:
+            raise SegmentationLabelError(
+                f"label {4 if 4 in values else 3} present but the manifest declares "
+                f"{declared.value} (enhancing tumour is {declared.file_labels[Region.ENHANCING]})"
+            )
+        return ConventionChoice(declared, "manifest")
+    if decisive:
+        return ConventionChoice(from_labels, "labels")
+    if file_name is not None and LAYOUT_2023.search(file_name):
+        return ConventionChoice(LabelConvention.BRATS_2023, "layout")
+    return ConventionChoice(
+        LabelConvention.BRATS_2021,
+        "assumed",
+        "labels 0-2 only (no enhancing tumour), no seg_convention in the manifest and not a "
+        "2023-layout file name: BraTS 2021 assumed (enhancing tumour will be saved as 4); "
+        "add a seg_convention column (brats2021 or brats2023) to say otherwise",
+    )
+
+
 def to_canonical(mask: np.ndarray, convention: LabelConvention) -> np.ndarray:
     """Map a file mask to canonical labels (uint8)."""
     out = np.zeros(mask.shape, dtype=np.uint8)
@@ -140,6 +209,10 @@ class Segmentation:
         Canonical labels (0-3), in the canonical RAS voxel order of the case.
     convention : LabelConvention
         Convention of the file the mask came from (used when saving).
+    convention_source : str
+        The evidence for it (see :func:`decide_convention`).
+    convention_note : str
+        The assumption made, when the evidence was not enough (for the mask panel).
     voxel_size : tuple of float
         Voxel size in millimetres.
     affine : ndarray
@@ -150,6 +223,8 @@ class Segmentation:
     convention: LabelConvention
     voxel_size: tuple[float, float, float]
     affine: np.ndarray
+    convention_source: str = "labels"
+    convention_note: str = ""
 
     def volumes_ml(self) -> dict[Region, float]:
         return region_volumes_ml(self.labels, self.voxel_size)

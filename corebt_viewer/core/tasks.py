@@ -4,7 +4,7 @@ A :class:`Task` maps a case's labels to a class index. The three tasks are
 
 ``level1``
     The three largest Level-1 classes of Table 1 plus ``"Other glioma"``, which merges
-    the rest (4 classes). The number of kept classes is configurable.
+    the rest (4 classes). The grouping can be changed (:mod:`corebt_viewer.core.level1_groups`).
 ``who_grade``
     WHO CNS grade 2 or lower, grade 3, grade 4 (3 classes).
 ``lgg_hgg``
@@ -16,10 +16,11 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from corebt_viewer.core.labels import LEVEL1_CLASSES, level1_by_name
+from corebt_viewer.core.labels import level1_by_name
+from corebt_viewer.core.level1_groups import OTHER_GLIOMA, Level1Grouping, default_grouping
 from corebt_viewer.core.modalities import ALL_MODALITIES, Modality
 
-OTHER_GLIOMA = "Other glioma"
+__all__ = ["OTHER_GLIOMA", "TASKS", "Task", "get_task", "level1_task"]
 
 
 @dataclass(frozen=True)
@@ -69,22 +70,19 @@ class Task:
         return None if name is None else self.classes.index(name)
 
 
-def level1_task(n_kept: int = 3) -> Task:
-    """The Level-1 grouping task: the `n_kept` largest classes plus ``"Other glioma"``.
+def level1_task(n_kept: int = 3, grouping: Level1Grouping | None = None) -> Task:
+    """The Level-1 grouping task.
 
-    Class sizes are the counts of Table 1.
+    By default the `n_kept` largest classes of Table 1 (by its counts) plus
+    ``"Other glioma"``; `grouping` replaces that default.
     """
-    if not 1 <= n_kept < len(LEVEL1_CLASSES):
-        raise ValueError(f"n_kept must be between 1 and {len(LEVEL1_CLASSES) - 1}")
-    ranked = sorted(LEVEL1_CLASSES, key=lambda c: -c.total)
-    kept = [c.name for c in ranked[:n_kept]]
-    mapping = {c.name: (c.name if c.name in kept else OTHER_GLIOMA) for c in LEVEL1_CLASSES}
+    grouping = grouping if grouping is not None else default_grouping(n_kept)
     return Task(
         name="level1",
         title="Level 1 Class",
-        classes=(*kept, OTHER_GLIOMA),
+        classes=grouping.classes,
         source="level1",
-        mapping=mapping,
+        mapping=grouping.as_dict(),
     )
 
 
@@ -117,8 +115,13 @@ TASKS: dict[str, Callable[[], Task]] = {
 }
 
 
-def get_task(name: str) -> Task:
-    """Return the task called `name` (``level1``, ``who_grade`` or ``lgg_hgg``)."""
+def get_task(name: str, level1_grouping: Level1Grouping | None = None) -> Task:
+    """Return the task called `name` (``level1``, ``who_grade`` or ``lgg_hgg``).
+
+    `level1_grouping` replaces the default grouping of the ``level1`` task.
+    """
+    if name == "level1" and level1_grouping is not None:
+        return level1_task(grouping=level1_grouping)
     try:
         return TASKS[name]()
     except KeyError:

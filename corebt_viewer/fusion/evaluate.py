@@ -6,146 +6,119 @@ Rows (for each meaning of "ablated", see :mod:`corebt_viewer.fusion.model`):
 * ``Fusion``: the model given MRI and pathology (the report, if the model knows it, is
   withheld so the rows match the paper's two-modality setting);
 * ``Fusion (MRI ablated)``, ``Fusion (Pathology ablated)``, ``Fusion (Both ablated)``;
-* when the model knows reports: ``Fusion + Report`` and the same ablations, scored on the
-  evaluated cases that have a report.
+* incomplete MRI (section ``mri``): ``MRI only`` and ``Fusion`` with the MRI re-pooled from
+  FLAIR + T1c only, and from T1 + T2 only, scored on the cases that have those sequences;
+* when the model knows reports (section ``report``, kept apart: the paper has no such
+  rows): ``Report only``, ``Fusion + Report`` and its ablations, scored on the evaluated
+  cases that have a report.
 
 Only held-out cases that have both MRI and pathology are scored (as in the paper). Under
 the ``missing`` meaning, ablating every modality leaves nothing to predict from, so that
-row is empty.
+row is empty. Every row also gets ECE and Brier before and after temperature scaling
+(:mod:`corebt_viewer.fusion.reliability`).
 """
 
 from __future__ import annotations
 
-import json
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
 from corebt_viewer.core.embedding import CaseEmbedding
 from corebt_viewer.core.errors import InputError
-from corebt_viewer.core.modalities import Modality
 from corebt_viewer.core.prediction import ABLATION_MODES
 from corebt_viewer.core.progress import ProgressCallback, report
+from corebt_viewer.fusion.calibration import softmax
 from corebt_viewer.fusion.metrics import (
-    METRIC_NAMES,
-    METRIC_TITLES,
     bootstrap_intervals,
     class_report,
     classification_metrics,
     confusion_matrix,
 )
 from corebt_viewer.fusion.predictor import FusionPredictor
-
-PAPER_MODALITIES = frozenset({Modality.MRI, Modality.WSI})
-
-
-@dataclass(frozen=True)
-class RowSpec:
-    """One row of the table.
-
-    Attributes
-    ----------
-    name : str
-    probe : Modality or None
-        For a probe row, its modality.
-    shown : frozenset of Modality
-        Modalities given to the model (the rest are withheld as missing).
-    ablated : frozenset of Modality
-        Modalities ablated in the row's meaning.
-    requires : frozenset of Modality
-        Modalities a case must have to be scored in this row.
-    """
-
-    name: str
-    probe: Modality | None = None
-    shown: frozenset[Modality] = frozenset()
-    ablated: frozenset[Modality] = frozenset()
-    requires: frozenset[Modality] = frozenset()
-
-    def defined(self, mode: str) -> bool:
-        """Whether the row has something to predict from under this meaning."""
-        return self.probe is not None or mode == "paper" or bool(self.shown - self.ablated)
-
-
-def table_rows(modalities: Sequence[Modality]) -> list[RowSpec]:
-    """The rows for a model with these modalities."""
-    have = frozenset(modalities)
-    base = PAPER_MODALITIES & have
-    rows = [
-        RowSpec(f"{m.title} only", probe=m, requires=base)
-        for m in (Modality.MRI, Modality.WSI)
-        if m in have
-    ]
-    ablations = [frozenset({m}) for m in (Modality.MRI, Modality.WSI) if m in have]
-    if len(base) == 2:
-        ablations.append(base)
-
-    def label(ablated: frozenset[Modality]) -> str:
-        return "Both" if len(ablated) == 2 else next(iter(ablated)).title
-
-    rows.append(RowSpec("Fusion", shown=base, requires=base))
-    rows += [
-        RowSpec(f"Fusion ({label(a)} ablated)", shown=base, ablated=a, requires=base)
-        for a in ablations
-    ]
-    if Modality.REPORT in have:
-        full = base | {Modality.REPORT}
-        rows.append(RowSpec("Report only", probe=Modality.REPORT, requires=full))
-        rows.append(RowSpec("Fusion + Report", shown=full, requires=full))
-        rows += [
-            RowSpec(f"Fusion + Report ({label(a)} ablated)", shown=full, ablated=a, requires=full)
-            for a in ablations
-        ]
-        rows.append(
-            RowSpec(
-                "Fusion + Report (Report ablated)",
-                shown=full,
-                ablated=frozenset({Modality.REPORT}),
-                requires=full,
-            )
-        )
-    return rows
+from corebt_viewer.fusion.reliability import summary_of
+from corebt_viewer.fusion.sequence_dropout import with_sequences
+from corebt_viewer.fusion.table_rows import PAPER_MODALITIES, RowSpec, table_rows
 
 
 @dataclass
 class RowPredictions:
-    """Predictions of one row for the evaluated cases (``-1`` where not scored)."""
+    """Predictions of one row for the evaluated cases (``-1`` where not scored).
+
+    ``logits`` are the uncalibrated outputs (NaN where not scored) and ``temperatures`` the
+    temperature each case's probabilities use (``None`` for probe rows: no scaling).
+    """
 
     spec: RowSpec
     mode: str
     predicted: np.ndarray
     probabilities: np.ndarray | None = None
+    logits: np.ndarray | None = None
+    temperatures: np.ndarray | None = None
+
+
+def _sequence_variant(model, embeddings, sequences, cache):
+    if sequences not in cache:
+        subs = [with_sequences(e, sequences) for e in embeddings]
+        present = np.array([s is not None for s in subs], dtype=bool)
+        arrays, available = model.stack(
+            [s if s is not None else e for s, e in zip(subs, embeddings, strict=True)]
+        )
+        cache[sequences] = (arrays, available, present)
+    return cache[sequences]
 
 
 def predict_rows(
     model: FusionPredictor, embeddings: Sequence[CaseEmbedding], mode: str
 ) -> list[RowPredictions]:
     """Predictions of every row defined under `mode` for these cases."""
-    arrays, available = model.stack(embeddings)
+    base_arrays, base_available = model.stack(embeddings)
+    everyone = np.ones(len(embeddings), dtype=bool)
+    variants: dict = {}
     out = []
     for spec in table_rows(model.modalities):
         if not spec.defined(mode):
             continue
+        if spec.sequences is None:
+            arrays, available, present = base_arrays, base_available, everyone
+        else:
+            arrays, available, present = _sequence_variant(
+                model, embeddings, spec.sequences, variants
+            )
         need = np.array([m in spec.requires for m in model.modalities])
-        scored = available[:, need].all(1)
+        scored = available[:, need].all(1) & present
         predicted = np.full(len(embeddings), -1, dtype=np.int64)
-        probs = None
+        logits = np.full((len(embeddings), len(model.classes)), np.nan)
+        probs = temperatures = None
         if spec.probe is not None:
             result = model.forward_arrays(arrays, available)
-            logits = result.probe_logits[:, model.modalities.index(spec.probe)]
-            predicted[scored] = logits[scored].argmax(1)
+            row_logits = result.probe_logits[:, model.modalities.index(spec.probe)]
         else:
             shown = np.array([m in spec.shown for m in model.modalities])
             avail = available & shown[None, :]
             ablated = model.ablation_mask(avail, spec.ablated)
             result = model.forward_arrays(arrays, avail, ablated, mode=mode)
-            predicted[scored] = result.probabilities[scored].argmax(1)
+            row_logits = result.logits
             probs = result.probabilities
-        out.append(RowPredictions(spec, mode, predicted, probs))
+            temperatures = model.row_temperatures(avail, ablated, mode)
+        predicted[scored] = row_logits[scored].argmax(1)
+        logits[scored] = row_logits[scored]
+        out.append(RowPredictions(spec, mode, predicted, probs, logits, temperatures))
     return out
+
+
+def row_calibration(row: RowPredictions, targets: np.ndarray) -> dict:
+    """ECE (15 bins) and Brier score of the row's scored cases, before and after scaling."""
+    keep = row.predicted >= 0
+    if row.logits is None or not keep.any():
+        return {"n": 0, "ece_before": None, "ece_after": None}
+    z = row.logits[keep]
+    before = softmax(z)
+    if row.temperatures is None:  # a probe: no temperature of its own
+        summary = summary_of(before, before, targets[keep])
+        return {**summary, "ece_after": None, "brier_after": None}
+    return summary_of(before, softmax(z, row.temperatures[keep][:, None]), targets[keep])
 
 
 @dataclass
@@ -159,6 +132,7 @@ class Evaluation:
     rows: dict[str, list[dict]] = field(default_factory=dict)
     groups: np.ndarray | None = None
     cv: dict | None = None
+    predictions: dict[str, list[RowPredictions]] = field(default_factory=dict, repr=False)
 
 
 def score(
@@ -177,6 +151,8 @@ def score(
         scored_rows[mode] = []
         for row in rows:
             keep = row.predicted >= 0
+            if row.spec.section == "mri" and not keep.any():
+                continue  # no case carries its sequence embeddings: nothing to show
             y, p = targets[keep], row.predicted[keep]
             g = None if groups is None else groups[keep]
             scored_rows[mode].append(
@@ -193,6 +169,8 @@ def score(
                     },
                     "confusion": confusion_matrix(y, p, n_classes).tolist(),
                     "report": class_report(y, p, classes),
+                    "section": row.spec.section,
+                    "calibration": row_calibration(row, targets),
                 }
             )
     return scored_rows
@@ -236,7 +214,12 @@ def evaluate_holdout(
     y = np.array([int(targets[pid]) for pid in ids])
     predictions = {mode: predict_rows(model, cases, mode) for mode in ABLATION_MODES}
     return Evaluation(
-        model.task, model.classes, ids, y, score(predictions, y, model.classes, n_boot=n_boot)
+        model.task,
+        model.classes,
+        ids,
+        y,
+        score(predictions, y, model.classes, n_boot=n_boot),
+        predictions=predictions,
     )
 
 
@@ -264,6 +247,7 @@ def evaluate_cv(
     seed: int = 0,
     n_boot: int = 1000,
     progress: ProgressCallback | None = None,
+    folds: Sequence[Sequence[Sequence[str]]] | None = None,
 ) -> Evaluation:
     """Repeated stratified `k`-fold cross-validation, retraining the model on every fold.
 
@@ -271,6 +255,10 @@ def evaluate_cv(
     case always trains. `repeats` defaults to enough repeats for about 100 scored
     predictions (at most 5). Predictions of all repeats are pooled; bootstrap intervals
     resample patients.
+
+    `folds` (repeats, then folds, then ids), when given, are the cohort's shared folds
+    (:mod:`corebt_viewer.fusion.split`): each test fold is restricted to the cases that are
+    eligible for this task, so every task is tested on the same patients per fold.
     """
     from corebt_viewer.fusion.train import TrainSettings, train_fusion
 
@@ -296,9 +284,17 @@ def evaluate_cv(
     labelled = {pid: t for pid, t in targets.items() if t is not None}
     pooled_ids: list[str] = []
     pooled: dict[str, list[RowPredictions]] = {mode: [] for mode in ABLATION_MODES}
-    total, done = repeats * k, 0
-    for r in range(repeats):
-        for fold in stratified_folds(ids, y_elig, k, seed + 1000 * r):
+    if folds is not None:
+        eligible = set(ids)
+        plan = [[sorted(set(f) & eligible) for f in repeat] for repeat in folds]
+        repeats = len(plan)
+    else:
+        plan = [stratified_folds(ids, y_elig, k, seed + 1000 * r) for r in range(repeats)]
+    total, done = sum(len(repeat) for repeat in plan), 0
+    for r, repeat in enumerate(plan):
+        for fold in repeat:
+            if not fold:
+                continue
             model = train_fusion(
                 embeddings,
                 labelled,
@@ -320,9 +316,14 @@ def evaluate_cv(
     for mode, per_fold in pooled.items():
         merged = []
         for i, first in enumerate(per_fold[0]):
+            temps = [fold[i].temperatures for fold in per_fold]
             merged.append(
                 RowPredictions(
-                    first.spec, mode, np.concatenate([fold[i].predicted for fold in per_fold])
+                    first.spec,
+                    mode,
+                    np.concatenate([fold[i].predicted for fold in per_fold]),
+                    logits=np.concatenate([fold[i].logits for fold in per_fold]),
+                    temperatures=None if temps[0] is None else np.concatenate(temps),
                 )
             )
         predictions[mode] = merged
@@ -336,112 +337,36 @@ def evaluate_cv(
         y,
         rows,
         groups=groups,
-        cv={"folds": k, "repeats": repeats, "cases": len(ids)},
-    )
-
-
-# --------------------------------------------------------------------------- writing
-def markdown_table(evaluation: Evaluation, title: str, with_ci: bool = True) -> str:
-    """The two tables (one per meaning of "ablated") in the paper's layout."""
-    lines = [f"# {title}", ""]
-    if evaluation.cv:
-        cv = evaluation.cv
-        lines.append(
-            f"{cv['repeats']} x {cv['folds']}-fold cross-validation over {cv['cases']} cases "
-            "with MRI and pathology (predictions pooled; 95% bootstrap intervals over patients)."
-        )
-    else:
-        lines.append(
-            f"Held-out test split: {len(evaluation.patient_ids)} cases with MRI and pathology "
-            "(95% bootstrap intervals)."
-        )
-    lines.append(
-        "Acc. (Macro) is the balanced accuracy (mean per-class recall), as in the paper's tables."
-    )
-    notes = {
-        "missing": "an ablated modality is absent (its term removed, weights renormalised)",
-        "paper": "as in the paper, only the residual branch's input is masked",
-    }
-    for mode, rows in evaluation.rows.items():
-        lines += ["", f"## Ablation meaning: {mode} ({notes.get(mode, '')})", ""]
-        header = ["Task", "Model Configuration", "n", *(METRIC_TITLES[m] for m in METRIC_NAMES)]
-        lines.append("| " + " | ".join(header) + " |")
-        lines.append("|" + "---|" * len(header))
-        for i, row in enumerate(rows):
-            cells = [evaluation.task if i == 0 else "", row["name"], str(row["n"])]
-            for m in METRIC_NAMES:
-                value = f"{row['metrics'][m]:.3f}"
-                if with_ci and None not in row["ci95"][m]:
-                    lo, hi = row["ci95"][m]
-                    value += f" ({lo:.2f}-{hi:.2f})"
-                cells.append(value)
-            lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
-
-
-def slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")
-
-
-def plot_confusion(matrix: np.ndarray, classes: Sequence[str], title: str, path: Path) -> None:
-    """Save a confusion-matrix figure (matplotlib, Agg backend)."""
-    import matplotlib
-
-    matplotlib.use("Agg", force=True)
-    from matplotlib.figure import Figure
-
-    matrix = np.asarray(matrix)
-    fig = Figure(figsize=(1.2 * len(classes) + 2.5, 1.0 * len(classes) + 2))
-    ax = fig.add_subplot()
-    ax.imshow(matrix, cmap="Blues")
-    ax.set_xticks(range(len(classes)), classes, rotation=30, ha="right")
-    ax.set_yticks(range(len(classes)), classes)
-    ax.set_xlabel("Predicted")
-    ax.set_ylabel("True")
-    ax.set_title(title, fontsize=9)
-    top = matrix.max() if matrix.size else 0
-    for (i, j), v in np.ndenumerate(matrix):
-        ax.text(j, i, str(v), ha="center", va="center", color="white" if v > top / 2 else "black")
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-
-
-def write_evaluation(
-    evaluation: Evaluation, out: str | Path, *, title: str, extra: Mapping | None = None
-) -> Path:
-    """Write ``table.md``, ``metrics.json``, ``per_class.md`` and confusion PNGs into `out`."""
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "table.md").write_text(markdown_table(evaluation, title), encoding="utf-8")
-    per_class = [f"# Per-class results: {title}", ""]
-    plots = out / "confusion"
-    plots.mkdir(exist_ok=True)
-    for mode, rows in evaluation.rows.items():
-        for row in rows:
-            per_class += [f"## {row['name']} (ablation meaning: {mode}, n={row['n']})", ""]
-            per_class += [row["report"], ""]
-            if mode == "paper" and "ablated" not in row["name"]:
-                continue  # identical to the 'missing' plot
-            name = f"{mode}_{slug(row['name'])}.png"
-            plot_confusion(
-                np.array(row["confusion"]),
-                evaluation.classes,
-                f"{evaluation.task}: {row['name']} ({mode})",
-                plots / name,
-            )
-    (out / "per_class.md").write_text("\n".join(per_class), encoding="utf-8")
-    payload = {
-        "task": evaluation.task,
-        "classes": list(evaluation.classes),
-        "cross_validation": evaluation.cv,
-        "patients": sorted(set(evaluation.patient_ids)),
-        "metric_note": "accuracy_macro is the balanced accuracy (= macro recall), as in the "
-        "paper's tables; accuracy_overall is the fraction correct",
-        "rows": {
-            mode: [{k: v for k, v in row.items() if k != "report"} for row in rows]
-            for mode, rows in evaluation.rows.items()
+        predictions=predictions,
+        cv={
+            "folds": k,
+            "repeats": repeats,
+            "cases": len(ids),
+            "shared_folds": folds is not None,
         },
-        **(dict(extra) if extra else {}),
-    }
-    (out / "metrics.json").write_text(json.dumps(payload, indent=1), encoding="utf-8")
-    return out
+    )
+
+
+from corebt_viewer.fusion.evaluation_report import (  # noqa: E402  (re-exported)
+    markdown_table,
+    plot_confusion,
+    slug,
+    write_evaluation,
+)
+
+__all__ = [
+    "PAPER_MODALITIES",
+    "Evaluation",
+    "RowPredictions",
+    "RowSpec",
+    "evaluate_cv",
+    "evaluate_holdout",
+    "markdown_table",
+    "plot_confusion",
+    "predict_rows",
+    "score",
+    "slug",
+    "stratified_folds",
+    "table_rows",
+    "write_evaluation",
+]

@@ -83,6 +83,36 @@ class FusionPredictor:
     _parts_cache: LRUCache = field(default_factory=lambda: LRUCache(16), repr=False)
 
     @property
+    def uses_report(self) -> bool:
+        """Whether the model reads the report (an extension of eq. 2, trained on request)."""
+        return Modality.REPORT in self.modalities
+
+    @property
+    def temperatures_by_pattern(self) -> dict[str, float]:
+        """Temperatures per modality pattern (``"mri+wsi"``), kept only where they lowered
+        the held-out ECE at training time; empty when one temperature serves all."""
+        found = self.metrics.get("calibration", {}).get("by_pattern", {}) or {}
+        return {str(k): float(v) for k, v in found.items()}
+
+    def row_temperatures(
+        self, available: np.ndarray, ablated: np.ndarray | None, mode: str
+    ) -> np.ndarray:
+        """The temperature of each row: its pattern's under the "missing" meaning (when one
+        was kept), the global one otherwise."""
+        from corebt_viewer.fusion.reliability import pattern_key
+
+        n = np.asarray(available).shape[0]
+        table = self.temperatures_by_pattern
+        if not table or mode != "missing":
+            return np.full(n, self.temperature)
+        kept = np.asarray(available, dtype=bool)
+        if ablated is not None:
+            kept = kept & ~np.asarray(ablated, dtype=bool)
+        return np.array(
+            [table.get(pattern_key(row, self.modalities), self.temperature) for row in kept]
+        )
+
+    @property
     def dims(self) -> dict[Modality, int]:
         return {m: self.standardisers[m].dim for m in self.modalities}
 
@@ -119,7 +149,7 @@ class FusionPredictor:
         logits = out.logits.numpy().astype(np.float64)
         return BatchOutput(
             logits=logits,
-            probabilities=softmax(logits, self.temperature),
+            probabilities=softmax(logits, self.row_temperatures(available, ablated, mode)[:, None]),
             probe_logits=out.probe_logits.numpy().astype(np.float64),
             weights=out.weights.numpy().astype(np.float64),
             terms=out.terms.numpy().astype(np.float64),
@@ -208,6 +238,8 @@ class FusionPredictor:
             raise InputError(None, f"case {embedding.patient_id}: every modality is hidden")
 
         subsets = nonempty_subsets(m for m in self.modalities if m in available)
+        if ablation == "paper":
+            subsets.append(frozenset())  # every modality ablated: the probes only
         arrays, avail_row = self.stack([embedding])
         n_rows = 1 + len(subsets)
         arrays = [np.repeat(x, n_rows, axis=0) for x in arrays]
@@ -232,6 +264,7 @@ class FusionPredictor:
                 modalities=keep,
                 probabilities=out.probabilities[i + 1],
                 predicted=self.classes[int(np.argmax(out.probabilities[i + 1]))],
+                mode=ablation,
             )
             for i, keep in enumerate(subsets)
         )
@@ -239,6 +272,11 @@ class FusionPredictor:
         for part in ("train", "validation"):
             if embedding.patient_id in self.split.get(part, ()):
                 flags["split"] = f"this case is in the model's {part} set: not an unseen case"
+        if embedding.patient_id in self.split.get("calibration", ()):
+            flags["split"] = (
+                "this case is in the model's calibration set: not trained on, but it helped "
+                "fit the temperature"
+            )
         tiles = self._tile_contributions(embedding, weights, pred_index, flags)
         sequences = self._sequence_contributions(embedding, weights, flags)
         return CasePrediction(
@@ -254,11 +292,12 @@ class FusionPredictor:
             gate=float(1.0 / (1.0 + np.exp(-float(self.net.alpha.detach())))),
             contributions=contributions,
             logits=out.logits[0],
-            temperature=self.temperature,
+            temperature=float(self.row_temperatures(avail[:1], ablated[:1], ablation)[0]),
             ablation=rows,
             tile_contributions=tiles,
             sequence_contributions=sequences,
             flags=flags,
+            uses_report=self.uses_report,
         )
 
     # ---------------------------------------------------------------- explanations

@@ -14,7 +14,15 @@ Steps (all seeded):
    probe that memorised its training cases does not look better than it is), with modality
    dropout (each available modality hidden with some probability, at least one kept), a
    class-weighted loss, and early stopping on the validation macro F1 (ties: lower loss);
-5. temperature scaling on the validation cases.
+5. temperature scaling on a calibration split that neither trains the model nor chooses
+   its epoch: each calibration case is scored under every subset of its modalities, one
+   temperature is fitted, and one per availability pattern replaces it only if that lowers
+   the ECE on held-out folds of the calibration cases
+   (:func:`corebt_viewer.fusion.reliability.choose_temperatures`).
+
+MRI cases that carry their per-sequence embeddings are also shown, with probability
+``sequence_dropout``, re-pooled from a random non-empty proper subset of their sequences
+(:mod:`corebt_viewer.fusion.sequence_dropout`), so incomplete MRI is not new to the model.
 """
 
 from __future__ import annotations
@@ -32,11 +40,13 @@ from corebt_viewer.core.embedding import CaseEmbedding
 from corebt_viewer.core.errors import InputError
 from corebt_viewer.core.modalities import Modality
 from corebt_viewer.core.progress import ProgressCallback, report
-from corebt_viewer.fusion.calibration import fit_temperature, negative_log_likelihood
+from corebt_viewer.fusion.calibration import negative_log_likelihood
 from corebt_viewer.fusion.data import common_dims, common_encoders, modalities_of, stack
 from corebt_viewer.fusion.metrics import classification_metrics
 from corebt_viewer.fusion.predictor import FusionPredictor
+from corebt_viewer.fusion.sequence_dropout import drop_sequences, sequence_variants
 from corebt_viewer.fusion.standardise import Standardiser
+from corebt_viewer.fusion.train_calibration import calibrate
 
 
 @dataclass(frozen=True)
@@ -45,6 +55,7 @@ class TrainSettings:
 
     test_fraction: float = 0.2
     validation_fraction: float = 0.2
+    calibration_fraction: float = 0.15
     l2_grid: tuple[float, ...] = (1e-3, 1e-2, 1e-1, 1.0)
     crossfit_folds: int = 5
     max_epochs: int = 150
@@ -53,6 +64,7 @@ class TrainSettings:
     learning_rate: float = 2e-3
     weight_decay: float = 1e-4
     modality_dropout: float = 0.4
+    sequence_dropout: float = 0.3
     gate_hidden: int = 16
     residual_hidden: int = 64
     dropout: float = 0.1
@@ -70,9 +82,15 @@ class Split:
     train: list[str]
     validation: list[str]
     test: list[str] = field(default_factory=list)
+    calibration: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, list[str]]:
-        return {"train": self.train, "validation": self.validation, "test": self.test}
+        return {
+            "train": self.train,
+            "validation": self.validation,
+            "calibration": self.calibration,
+            "test": self.test,
+        }
 
 
 def class_weights(targets: np.ndarray, n_classes: int) -> np.ndarray:
@@ -110,9 +128,11 @@ def split_cases(
     *,
     test_ids: Sequence[str] | None = None,
 ) -> Split:
-    """Stratified test split among `eligible` cases, then a stratified validation split.
+    """Stratified test split among `eligible` cases, then stratified calibration and
+    validation splits of the rest.
 
-    With `test_ids` given (cross-validation), those are the test cases.
+    With `test_ids` given (the cohort's shared split, or a cross-validation fold), those
+    are the test cases.
     """
     rng = np.random.default_rng(seed)
     index = np.arange(len(ids))
@@ -122,12 +142,15 @@ def split_cases(
         wanted = set(test_ids)
         test = index[[i in wanted for i in ids]] if len(ids) else index
     rest = np.setdiff1d(index, test)
+    cal = stratified_pick(rest, targets, settings.calibration_fraction, rng)
+    rest = np.setdiff1d(rest, cal)
     val = stratified_pick(rest, targets, settings.validation_fraction, rng)
     train = np.setdiff1d(rest, val)
     return Split(
         train=[ids[i] for i in train],
         validation=[ids[i] for i in val],
         test=[ids[i] for i in test],
+        calibration=[ids[i] for i in cal],
     )
 
 
@@ -301,6 +324,7 @@ def train_fusion(
 
     rng = np.random.default_rng(seed)
     torch.manual_seed(seed)
+    mri_fold_probes: dict[int, tuple[np.ndarray, np.ndarray]] = {}
     probes: dict[Modality, tuple[np.ndarray, np.ndarray]] = {}
     crossfit = np.zeros((len(ids), len(modalities), n_classes))
     probe_metrics = {}
@@ -312,15 +336,21 @@ def train_fusion(
         best = None
         for l2 in settings.l2_grid:
             oof = np.zeros((have.size, n_classes))
+            fold_probes = {}
             for f in np.unique(folds):
                 inside, outside = folds == f, folds != f
                 fit_on = outside if outside.any() else inside
                 wf, bf = fit_probe(x[fit_on], y[fit_on], n_classes, l2, cw[y[fit_on]])
                 oof[inside] = probe_logits(x[inside], wf, bf)
+                fold_probes[int(f)] = (wf, bf)
             score = weighted_nll(oof, y, cw)
             if best is None or score < best[0]:
-                best = (score, l2, oof)
-        _, l2, oof = best
+                best = (score, l2, oof, fold_probes)
+        _, l2, oof, fold_probes = best
+        if m is Modality.MRI:
+            mri_fold_probes = {
+                int(i): fold_probes[int(f)] for i, f in zip(have, folds, strict=True)
+            }
         w, b = fit_probe(x, y, n_classes, l2, cw[y])
         probes[m] = (w, b)
         crossfit[have, j] = oof
@@ -338,6 +368,10 @@ def train_fusion(
             ),
         }
     report(progress, 1, 3, "probes trained", "train")
+    notes: list[str] = []
+    variants = sequence_variants(
+        cases, modalities, raw, available, tr, standardisers, mri_fold_probes, settings, notes
+    )
 
     net = FusionNet(
         [dims[m] for m in modalities],
@@ -392,9 +426,19 @@ def train_fusion(
                 noise = torch.rand(avail_b.shape, generator=generator).masked_fill(~avail_b, -1.0)
                 rescue = torch.nn.functional.one_hot(noise.argmax(1), avail_b.shape[1]).bool()
                 drop = drop & ~(rescue & kept_none[:, None])
-            out = net(
-                [z[batch] for z in z_t], avail_b, drop, mode="missing", probe_logits=cross_t[batch]
-            )
+            inputs, cross_b = [z[batch] for z in z_t], cross_t[batch]
+            if variants:
+                inputs, cross_b = drop_sequences(
+                    inputs,
+                    cross_b,
+                    batch,
+                    drop,
+                    variants,
+                    settings.sequence_dropout,
+                    generator,
+                    modalities.index(Modality.MRI),
+                )
+            out = net(inputs, avail_b, drop, mode="missing", probe_logits=cross_b)
             loss_b = torch.nn.functional.cross_entropy(out.logits, y_t[batch], weight=cw_t)
             optimiser.zero_grad()
             loss_b.backward()
@@ -411,7 +455,9 @@ def train_fusion(
             report(progress, 1, 3, f"fusion epoch {epoch}: validation macro F1 {f1:.3f}", "train")
     net.load_state_dict(best[2])
     f1, loss, val_logits = validate()
-    temperature = fit_temperature(val_logits, y_va) if y_va.size >= 2 else 1.0
+    ca = np.array([position[p] for p in split.calibration], dtype=int)
+    calibration = calibrate(net, z_t, available, y_all, ca, modalities, seed, notes)
+    temperature = calibration["temperature"]
     report(progress, 2, 3, f"calibrated (temperature {temperature:.3f})", "train")
 
     metrics = {
@@ -419,20 +465,23 @@ def train_fusion(
         "fusion": {
             "validation_f1_macro_at_init": init_f1,
             "validation_f1_macro": f1,
+            "validation_nll": negative_log_likelihood(val_logits, y_va, 1.0) if y_va.size else None,
             "best_epoch": best[1],
             "epochs_run": epoch,
             "history": history,
         },
-        "calibration": {
-            "temperature": temperature,
-            "validation_nll_before": (
-                negative_log_likelihood(val_logits, y_va, 1.0) if y_va.size else None
-            ),
-            "validation_nll_after": (
-                negative_log_likelihood(val_logits, y_va, temperature) if y_va.size else None
-            ),
+        "calibration": calibration,
+        "sequence_dropout": {
+            "probability": settings.sequence_dropout,
+            "training_cases_with_sequences": len(variants),
         },
-        "n_cases": {"train": int(tr.size), "validation": int(va.size), "test": len(split.test)},
+        "notes": notes,
+        "n_cases": {
+            "train": int(tr.size),
+            "validation": int(va.size),
+            "calibration": int(ca.size),
+            "test": len(split.test),
+        },
         "class_counts_train": np.bincount(y_tr, minlength=n_classes).tolist(),
         "seconds": round(time.perf_counter() - started, 3),
     }

@@ -4,9 +4,10 @@ Columns (``MANIFEST_COLUMNS``)::
 
     patient_id, level1, subtype, who_grade, t1, t1c, t2, flair, seg, slides, report
 
-Labels may be empty (unlabelled case); ``level1`` and ``subtype`` use the names of the
-paper's Table 1; ``slides`` holds several paths separated by ``;`` (a slide may be a folder of
-DICOM whole-slide instances); paths are relative to
+An optional column ``seg_convention`` (``brats2021`` or ``brats2023``) declares the
+label convention of the mask. Labels may be empty (unlabelled case); ``level1`` and
+``subtype`` use the names of the paper's Table 1; ``slides`` holds several paths separated by
+``;`` (a slide may be a folder of DICOM whole-slide instances); paths are relative to
 the manifest's folder unless absolute. Reading checks the labels and that every file
 exists; :func:`corebt_viewer.io.validate.validate_cohort` also opens the files.
 """
@@ -39,6 +40,8 @@ MANIFEST_COLUMNS = (
     "report",
 )
 SLIDE_SEPARATOR = ";"
+#: Columns a manifest may add (not written by ``write_manifest``).
+OPTIONAL_COLUMNS = ("seg_convention",)
 
 
 class CohortProblem(ManifestError):
@@ -163,7 +166,7 @@ def read_manifest_rows(path: str | Path) -> tuple[list[ManifestRow], list[Cohort
             "no 'patient_id' column; expected the columns " + ", ".join(MANIFEST_COLUMNS),
         )
         return [], problems
-    for unknown in [c for c in columns if c and c not in MANIFEST_COLUMNS]:
+    for unknown in [c for c in columns if c and c not in (*MANIFEST_COLUMNS, *OPTIONAL_COLUMNS)]:
         problem(1, f"unknown column {unknown!r}; expected " + ", ".join(MANIFEST_COLUMNS))
 
     rows: list[ManifestRow] = []
@@ -229,6 +232,10 @@ def _parse_case(pid: str, values: dict[str, str], base: Path, report) -> Case:
         if file is not None:
             mri[seq] = file
     seg = file_for("seg", values.get("seg", ""))
+    convention = values.get("seg_convention", "").strip().lower() or None
+    if convention is not None and convention not in ("brats2021", "brats2023"):
+        report(f"seg_convention {convention!r} is not brats2021 or brats2023", "seg_convention")
+        convention = None
     slides = []
     for part in values.get("slides", "").split(SLIDE_SEPARATOR):
         file = file_for("slide", part.strip())
@@ -241,6 +248,7 @@ def _parse_case(pid: str, values: dict[str, str], base: Path, report) -> Case:
         slides=tuple(slides),
         report=file_for("report", values.get("report", "")),
         labels=labels,
+        seg_convention=convention,
     )
 
 

@@ -38,7 +38,7 @@ from corebt_viewer.core.segmentation import (
     LabelConvention,
     Segmentation,
     SegmentationLabelError,
-    detect_convention,
+    decide_convention,
 )
 
 #: Compression level of ``.nii.gz`` versions (masks compress ~100x even at the fastest).
@@ -248,13 +248,14 @@ def encode_mask_like(
     if dtype is None:
         is_mask_dtype = ref_dtype.kind in "iub"
         dtype = ref_dtype if is_mask_dtype else np.dtype(np.uint8)
-    if convention is None:
-        convention = LabelConvention.BRATS_2021
+    if convention is None:  # the reference's own evidence (a 2023 name is never written as 4)
+        values = {0}
         if np.dtype(ref_dtype).kind in "iub":
-            try:
-                convention = detect_convention(label_values(np.asanyarray(ref.dataobj)))
-            except SegmentationLabelError:
-                pass
+            values = label_values(np.asanyarray(ref.dataobj))
+        try:
+            convention = decide_convention(values, file_name=reference.name).convention
+        except SegmentationLabelError:
+            convention = decide_convention({0}, file_name=reference.name).convention
     ref_shape3 = tuple(ref.shape[:3])
     expected = [0, 0, 0]
     for size, (axis, _flip) in zip(ref_shape3, _to_canonical_transform(ref.affine), strict=True):
@@ -285,7 +286,9 @@ def encode_mask_like(
     return raw
 
 
-def read_mask(path: str | Path, *, convention: LabelConvention | None = None) -> Segmentation:
+def read_mask(
+    path: str | Path, *, convention: LabelConvention | None = None, declared=None
+) -> Segmentation:
     """Read a mask file (an original or a version) as canonical labels in RAS order.
 
     A thin wrapper of :func:`corebt_viewer.io.nifti.load_segmentation` that lets the caller
@@ -299,7 +302,7 @@ def read_mask(path: str | Path, *, convention: LabelConvention | None = None) ->
     """
     from corebt_viewer.io.nifti import load_segmentation
 
-    seg = load_segmentation(path)
+    seg = load_segmentation(path, declared=declared)
     if convention is not None and convention is not seg.convention:
         seg = replace(seg, convention=convention)
     return seg
@@ -465,7 +468,7 @@ def save_version(
     if reference == original:
         data = encode_mask_like(labels, reference, convention=convention)
     else:  # a new mask on an image's grid: uint8 labels in the chosen convention
-        convention = convention or LabelConvention.BRATS_2021
+        convention = convention or decide_convention({0}, file_name=original.name).convention
         data = encode_mask_like(labels, reference, convention=convention, dtype=np.uint8)
     if not original.name.lower().endswith(".gz") and reference.name.lower().endswith(".gz"):
         data = gzip.decompress(data)

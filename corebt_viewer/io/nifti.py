@@ -27,7 +27,7 @@ from corebt_viewer.core.segmentation import (
     LabelConvention,
     Segmentation,
     SegmentationLabelError,
-    detect_convention,
+    decide_convention,
     from_canonical,
     to_canonical,
 )
@@ -362,8 +362,12 @@ def read_label_values(path: str | Path) -> tuple[NiftiHeader, set[int]]:
         raise InputError(path, f"segmentation {exc}") from None
 
 
-def load_segmentation(path: str | Path) -> Segmentation:
-    """Load a tumour mask, detect its BraTS convention and map it to canonical labels.
+def load_segmentation(path: str | Path, *, declared=None) -> Segmentation:
+    """Load a tumour mask, decide its BraTS convention and map it to canonical labels.
+
+    The convention comes from `declared` (a manifest's ``seg_convention``), else the labels,
+    else the file name's layout, else an assumption that the result states
+    (:func:`corebt_viewer.core.segmentation.decide_convention`).
 
     Returns
     -------
@@ -382,9 +386,10 @@ def load_segmentation(path: str | Path) -> Segmentation:
     raw = _read_data(img, path)
     try:
         values = label_values(raw)
-        convention = detect_convention(values)
+        choice = decide_convention(values, declared=declared, file_name=path.name)
     except (ValueError, SegmentationLabelError) as exc:
         raise InputError(path, f"segmentation {exc}") from None
+    convention = choice.convention
     labels = _reorient(to_canonical(raw, convention), transform)
     zooms = np.sqrt((affine[:3, :3] ** 2).sum(axis=0))
     return Segmentation(
@@ -392,6 +397,8 @@ def load_segmentation(path: str | Path) -> Segmentation:
         convention=convention,
         voxel_size=tuple(float(z) for z in zooms),
         affine=affine,
+        convention_source=choice.source,
+        convention_note=choice.note,
     )
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from corebt_viewer.core.case import Case
 from corebt_viewer.core.errors import InputError, ManifestError
 from corebt_viewer.core.progress import ProgressCallback, report
-from corebt_viewer.core.segmentation import SegmentationLabelError, detect_convention
+from corebt_viewer.core.segmentation import SegmentationLabelError, decide_convention
 from corebt_viewer.io.manifest import CohortProblem, ManifestRow, find_manifest, read_manifest_rows
 
 
@@ -56,8 +56,11 @@ def check_case(
     row: int | None = None,
     atol: float = 1e-3,
     deep: bool = False,
+    notes: list | None = None,
 ) -> list[CohortProblem]:
     """Open every file of `case` and return its problems (empty when all is well).
+
+    Assumptions (a mask whose convention its labels cannot tell) go to `notes`.
 
     Checks that each NIfTI is readable and complete, that all sequences and the mask
     share one grid (the grid most of them share is the reference), that the mask's
@@ -85,7 +88,20 @@ def check_case(
         try:
             header, values = read_label_values(case.segmentation)
             grids.append(("seg", header.grid))
-            detect_convention(values)
+            choice = decide_convention(
+                values, declared=case.seg_convention, file_name=case.segmentation.name
+            )
+            if choice.note and notes is not None:
+                notes.append(
+                    CohortProblem(
+                        manifest,
+                        row,
+                        choice.note,
+                        case.segmentation,
+                        patient_id=case.patient_id,
+                        role="seg",
+                    )
+                )
         except InputError as exc:
             add("seg", case.segmentation, exc.problem)
         except SegmentationLabelError as exc:
@@ -150,6 +166,7 @@ def validate_cohort(
     workers: int | None = None,
     atol: float = 1e-3,
     deep: bool = False,
+    notes: list | None = None,
 ) -> list[ManifestError]:
     """Check every row and every file of a cohort.
 
@@ -168,6 +185,9 @@ def validate_cohort(
         Decompress every MRI sequence in full (slower; catches corruption inside files
         whose size is right). By default sequences are checked from their headers and
         sizes, and only the masks' voxels are read.
+    notes : list, optional
+        Receives, as :class:`~corebt_viewer.io.manifest.CohortProblem` objects that are
+        not problems, the assumptions made (e.g. a mask's label convention).
 
     Returns
     -------
@@ -189,7 +209,9 @@ def validate_cohort(
     workers = workers or min(4, os.cpu_count() or 1)
 
     def check(item: ManifestRow) -> list[CohortProblem]:
-        return check_case(item.case, manifest=manifest, row=item.row, atol=atol, deep=deep)
+        return check_case(
+            item.case, manifest=manifest, row=item.row, atol=atol, deep=deep, notes=notes
+        )
 
     found: list[CohortProblem] = list(problems)
     if workers > 1 and total > 1:

@@ -36,6 +36,8 @@ class CohortSummary:
         chosen: the manifest row, or the name rule that discovery applied).
     unmatched : list of (str, str)
         Files of a discovered folder that joined no case, with the reason.
+    level1_groups : dict of str -> tuple of str
+        Level-1 class -> the Table 1 groups it is made of.
     """
 
     root: Path
@@ -47,29 +49,41 @@ class CohortSummary:
     problems: list[ManifestError] = field(default_factory=list)
     choices: dict[str, dict[str, tuple[str, str]]] = field(default_factory=dict)
     unmatched: list[tuple[str, str]] = field(default_factory=list)
+    level1_groups: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 def validate(
-    *, path: str | Path, progress: ProgressCallback | None = None, deep: bool = False
+    *,
+    path: str | Path,
+    progress: ProgressCallback | None = None,
+    deep: bool = False,
+    notes: list | None = None,
 ) -> list[ManifestError]:
     """Check every row and every file of the cohort at `path`; returns the problems.
 
     `deep` decompresses every MRI sequence in full instead of checking headers and sizes.
+    `notes` receives the assumptions made (e.g. a mask's label convention), which are not
+    problems.
     """
     from corebt_viewer.io.validate import validate_cohort
 
-    return validate_cohort(path, progress=progress, deep=deep)
+    return validate_cohort(path, progress=progress, deep=deep, notes=notes)
 
 
-def summarise(*, path: str | Path) -> CohortSummary:
-    """Summarise the cohort at `path` (manifest, folder with one, or BraTS folder)."""
+def summarise(*, path: str | Path, level1_groups=None) -> CohortSummary:
+    """Summarise the cohort at `path` (manifest, folder with one, or BraTS folder).
+
+    `level1_groups` (a Level1Grouping or a JSON/CSV file) replaces the default grouping.
+    """
     from corebt_viewer.core.errors import InputError
     from corebt_viewer.core.modalities import MRI_SEQUENCES
     from corebt_viewer.io.manifest import find_manifest, read_manifest
+    from corebt_viewer.services.fusion_options import resolve_grouping
 
     path = Path(path)
     if not path.exists():
         raise InputError(path, "no such file or folder")
+    grouping = resolve_grouping("level1", level1_groups)
     choices: dict[str, dict[str, tuple[str, str]]] = {}
     unmatched: list[tuple[str, str]] = []
     manifest = find_manifest(path)
@@ -94,8 +108,9 @@ def summarise(*, path: str | Path) -> CohortSummary:
         n_cases=len(cohort),
         modality_counts=cohort.modality_counts(),
         sequence_counts={s.value: sum(s in c.mri for c in cohort) for s in MRI_SEQUENCES},
-        class_counts={name: cohort.class_counts(get_task(name)) for name in TASKS},
+        class_counts={name: cohort.class_counts(get_task(name, grouping)) for name in TASKS},
         problems=list(problems),
         choices=choices,
         unmatched=unmatched,
+        level1_groups=grouping.members(),
     )

@@ -143,3 +143,51 @@ def make_demo_cohort(
                 raise
     C.write_readme(out, seed, plans, slide_size)
     return C.write_manifest(out, plans)
+
+
+def train_demo_models(
+    *,
+    cohort,
+    task: str = "level1",
+    out=None,
+    embeddings=None,
+    settings=None,
+    profile=None,
+    progress: ProgressCallback | None = None,
+) -> tuple[Path, Path]:
+    """Train the demo's two models and return their folders (eq. 2, then + report).
+
+    The eq. 2 model (MRI + pathology, the paper's) goes to ``out`` (default
+    ``<root>/.corebt/models/<task>``), the report extension to the sibling folder
+    ``<task>+report``. Both share the embeddings (loaded once) and the cohort's split; the
+    extra cost is the second model's training alone. `profile` is the embedding profile
+    (default: the cohort cache's only one, or the built-in profile).
+    """
+    from corebt_viewer.services.fusion import (
+        as_cohort,
+        cohort_embeddings,
+        default_model_dir,
+        train_model,
+    )
+    from corebt_viewer.services.fusion_options import report_model_dir
+
+    cohort = as_cohort(cohort)
+    eq2 = Path(out) if out is not None else default_model_dir(cohort, task)
+    from corebt_viewer.core.modalities import ALL_MODALITIES
+    from corebt_viewer.services.embedding import resolve_profile
+
+    profile = resolve_profile(cohort=cohort, profile=profile)
+    if embeddings is None:
+        embeddings = cohort_embeddings(
+            cohort, profile=profile, modalities=ALL_MODALITIES, progress=progress
+        ).cases
+    common = dict(
+        cohort=cohort, task=task, embeddings=embeddings, settings=settings, profile=profile
+    )
+    report(progress, 0, 2, "training the eq. 2 model (MRI + pathology)", "train")
+    train_model(out=eq2, progress=progress, **common)
+    report(progress, 1, 2, "training the model that also reads the report", "train")
+    with_report = report_model_dir(eq2)
+    train_model(out=with_report, progress=progress, with_report=True, **common)
+    report(progress, 2, 2, "demo models ready", "train")
+    return eq2, with_report

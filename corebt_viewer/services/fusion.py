@@ -48,9 +48,9 @@ def manifest_hash(cohort: Cohort) -> str:
     return digest.hexdigest()
 
 
-def task_targets(cohort: Cohort, task: str) -> dict[str, int | None]:
+def task_targets(cohort: Cohort, task: str, level1_grouping=None) -> dict[str, int | None]:
     """Class index of every case for `task` (``None`` when unlabelled)."""
-    spec = get_task(task)
+    spec = get_task(task, level1_grouping)
     return {case.patient_id: case.target(spec) for case in cohort.cases}
 
 
@@ -222,6 +222,10 @@ class TrainSummary:
         temperature = self.metrics.get("calibration", {}).get("temperature")
         if temperature is not None:
             out.append(f"temperature {temperature:.3f}; {self.metrics.get('seconds', 0):.1f} s")
+        from corebt_viewer.services.model_card import model_card
+
+        card = model_card(self.out)
+        out += [line for line in card.lines()[1:] if not line.startswith("task ")]
         out.append(f"model saved in {self.out}")
         return out
 
@@ -257,6 +261,8 @@ def train_model(
     device: str = "auto",
     workers: int = 2,
     batch_size: int = 64,
+    with_report: bool = False,
+    level1_groups=None,
 ) -> TrainSummary:
     """Train CoRe-BT-Fusion for `task` on the cohort's embeddings under one profile, and save it.
 
@@ -277,6 +283,14 @@ def train_model(
     settings : corebt_viewer.fusion.train.TrainSettings, optional
     device, workers, batch_size
         Used when cases must be embedded first.
+    with_report : bool
+        Also read the pathology report (an extension of the paper's eq. 2, which fuses MRI
+        and pathology only; the model then says so wherever it answers).
+    level1_groups : Level1Grouping or path, optional
+        Level-1 grouping (JSON or CSV file, see :mod:`corebt_viewer.io.level1_groups`).
+
+    The test cases are the cohort's shared split (:mod:`corebt_viewer.services.splits`),
+    the same for every task.
 
     Raises
     ------
@@ -287,15 +301,19 @@ def train_model(
     from corebt_viewer.fusion.io import save_model
     from corebt_viewer.fusion.train import train_fusion
     from corebt_viewer.services.embedding import resolve_profile
+    from corebt_viewer.services.fusion_options import allowed_modalities, resolve_grouping
+    from corebt_viewer.services.splits import cohort_split
 
     cohort = as_cohort(cohort)
-    spec = get_task(task)
+    grouping = resolve_grouping(task, level1_groups)
+    spec = get_task(task, grouping)
     out = Path(out) if out is not None else default_model_dir(cohort, task)
+    allowed = allowed_modalities(spec, with_report)
     if embeddings is None:
         found = cohort_embeddings(
             cohort,
             profile=profile,
-            modalities=spec.modalities,
+            modalities=allowed,
             device=device,
             workers=workers,
             batch_size=batch_size,
@@ -304,11 +322,9 @@ def train_model(
     else:
         found = CohortEmbeddings(resolve_profile(cohort=cohort, profile=profile), dict(embeddings))
         found.counts = {
-            m.value: sum(m in e.modalities for e in embeddings.values()) for m in spec.modalities
+            m.value: sum(m in e.modalities for e in embeddings.values()) for m in allowed
         }
-        found.available = {
-            m.value: sum(m in c.modalities for c in cohort.cases) for m in spec.modalities
-        }
+        found.available = {m.value: sum(m in c.modalities for c in cohort.cases) for m in allowed}
     empty = [m for m, n in found.counts.items() if n == 0 and found.available.get(m, 0) > 0]
     if empty:
         names = ", ".join(Modality(m).title for m in empty)
@@ -319,20 +335,25 @@ def train_model(
             "leave the modality out:\n  "
             + "\n  ".join(found.missing[:40] or ["(no reason recorded)"]),
         )
-    targets = task_targets(cohort, task)
+    targets = task_targets(cohort, task, grouping)
+    shared = cohort_split(cohort, seed=seed)
     model = train_fusion(
         found.cases,
         {pid: t for pid, t in targets.items() if t is not None},
         task=task,
         classes=spec.classes,
-        allowed=spec.modalities,
+        allowed=allowed,
         seed=seed,
         settings=settings,
+        test_ids=[pid for pid in shared.test if targets.get(pid) is not None],
         manifest_hash=manifest_hash(cohort),
         progress=progress,
     )
     model.settings["profile"] = found.profile.to_json()
     model.metrics["embedding"] = found.record()
+    model.settings["with_report"] = bool(with_report)
+    if grouping is not None:
+        model.settings["level1_groups"] = grouping.to_json()
     save_model(model, out)
     return TrainSummary(
         out=out,
@@ -402,9 +423,13 @@ def evaluate_model(
     Embeddings come from the model's profile (`profile`, when given, must be the same).
     """
     from corebt_viewer.fusion.evaluate import evaluate_cv, evaluate_holdout, write_evaluation
+    from corebt_viewer.services.fusion_options import record_heldout
+    from corebt_viewer.services.model_card import model_task
+    from corebt_viewer.services.splits import cv_folds
 
     cohort = as_cohort(cohort)
     model = load_model(model_dir)
+    task = model_task(model)
     warnings = []
     if model.manifest_hash and model.manifest_hash != manifest_hash(cohort):
         warnings.append("note: the cohort's manifest differs from the one the model was trained on")
@@ -422,17 +447,19 @@ def evaluate_model(
         embeddings = found.cases
         warnings += embedding_record_lines(found.record())[1:]
 
-    targets = task_targets(cohort, model.task)
+    targets = {case.patient_id: case.target(task) for case in cohort.cases}
     if cv:
+        seed = int(model.settings.get("seed", 0))
         evaluation = evaluate_cv(
             model,
             embeddings,
             targets,
             k=int(cv),
             repeats=repeats,
-            seed=int(model.settings.get("seed", 0)),
+            seed=seed,
             n_boot=n_boot,
             progress=progress,
+            folds=cv_folds(cohort, k=int(cv), repeats=repeats, seed=seed),
         )
     else:
         evaluation = evaluate_holdout(model, embeddings, targets, n_boot=n_boot)
@@ -441,7 +468,7 @@ def evaluate_model(
                 f"note: only {len(evaluation.patient_ids)} held-out cases; for a steadier "
                 "estimate use --cv 5 (retrains on every fold)"
             )
-    title = f"CoRe-BT-Fusion, task {get_task(model.task).title}"
+    title = f"CoRe-BT-Fusion, task {task.title}"
     out = write_evaluation(
         evaluation,
         out,
@@ -452,6 +479,7 @@ def evaluate_model(
             "profile": used_profile.to_json(),
         },
     )
+    record_heldout(model, model_dir, out, evaluation)
     return EvaluationSummary(
         out=out,
         task=model.task,
@@ -510,6 +538,13 @@ def predict_case(
     model = load_model(model_dir)
     used_profile = _check_profile(model, profile)
     hidden = frozenset(Modality.parse(m) if isinstance(m, str) else m for m in without)
+    unknown = hidden - frozenset(model.modalities)
+    if unknown:
+        raise InputError(
+            Path(model_dir),
+            f"this model does not read {modality_names(unknown)} "
+            f"(it reads {modality_names(model.modalities)}): nothing to hide",
+        )
     if embedding is None:
         embedding = case_embedding(cohort, case_id, used_profile, device=device)
     prediction = model.predict(embedding, without=hidden, ablation=ablation)

@@ -87,7 +87,7 @@ class MaskSession:
         self.affine = header.affine
         self.convention: LabelConvention | None = None
         if self.location.has_original:
-            original = mv.read_mask(self.location.original)
+            original = mv.read_mask(self.location.original, declared=case.seg_convention)
             self.original_labels = original.labels
             self.convention = original.convention
         else:

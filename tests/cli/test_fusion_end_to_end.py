@@ -19,9 +19,9 @@ def test_demo_cohort_train_evaluate_predict(tmp_path, capsys):
     capsys.readouterr()
 
     config = json.loads((model / "config.json").read_text())
-    assert config["modalities"] == ["mri", "wsi", "report"]
+    assert config["modalities"] == ["mri", "wsi"]  # eq. 2 by default
     case = config["split"]["test"][0]
-    for without in ("", "mri", "wsi", "report", "wsi,report"):
+    for without in ("", "mri", "wsi"):
         assert (
             main(
                 [
@@ -39,6 +39,6 @@ def test_demo_cohort_train_evaluate_predict(tmp_path, capsys):
             == 0
         )
         data = json.loads(capsys.readouterr().out)
-        assert set(data["used"]) == {"mri", "wsi", "report"} - set(without.split(","))
+        assert set(data["used"]) == {"mri", "wsi"} - set(without.split(","))
         if "wsi" in data["used"]:
             assert data["tile_contributions"]

@@ -26,12 +26,18 @@ PAPER_ROWS = [
 
 
 def test_rows_follow_the_paper_then_the_report():
-    names = [r.name for r in table_rows((Modality.MRI, Modality.WSI))]
-    assert names == PAPER_ROWS
-    names = [r.name for r in table_rows(tuple(Modality))]
+    rows = table_rows((Modality.MRI, Modality.WSI))
+    assert [r.name for r in rows if r.section == "paper"] == PAPER_ROWS
+    assert [r.name for r in rows][:6] == PAPER_ROWS
+    assert not any("Report" in r.name for r in rows)
+    rows = table_rows(tuple(Modality))
+    names = [r.name for r in rows]
     assert names[:6] == PAPER_ROWS
-    assert names[6:8] == ["Report only", "Fusion + Report"]
-    assert "Fusion + Report (Report ablated)" in names
+    report = [r.name for r in rows if r.section == "report"]
+    assert report[:2] == ["Report only", "Fusion + Report"]
+    assert "Fusion + Report (Report ablated)" in report
+    first_report = names.index("Report only")
+    assert all(r.section == "report" for r in rows[first_report:])  # kept apart, last
 
 
 def test_holdout_scores_only_test_cases_with_mri_and_pathology(complementary, tmp_path):
@@ -76,7 +82,7 @@ def test_cross_validation_scores_every_eligible_case_once_per_repeat(noise_wsi):
     subset = dict(list(embeddings.items())[:120])
     evaluation = evaluate_cv(model, subset, labels, k=3, repeats=1, n_boot=100)
     assert sorted(evaluation.patient_ids) == sorted(subset)
-    assert evaluation.cv == {"folds": 3, "repeats": 1, "cases": 120}
+    assert evaluation.cv == {"folds": 3, "repeats": 1, "cases": 120, "shared_folds": False}
     rows = {r["name"]: r for r in evaluation.rows["missing"]}
     assert rows["Fusion"]["metrics"]["accuracy_macro"] > 0.8
     assert rows["Fusion (MRI ablated)"]["metrics"]["accuracy_macro"] < 0.45

@@ -50,9 +50,10 @@ def test_complementary_modalities_fusion_beats_each_probe(complementary):
 def test_split_is_stratified_disjoint_and_tests_only_cases_with_mri_and_pathology(complementary):
     model, embeddings, labels = complementary
     split = model.split
-    parts = [set(split[k]) for k in ("train", "validation", "test")]
-    assert not (parts[0] & parts[1]) and not (parts[0] & parts[2]) and not (parts[1] & parts[2])
+    parts = [set(split[k]) for k in ("train", "validation", "calibration", "test")]
+    assert sum(len(p) for p in parts) == len(set().union(*parts))  # disjoint
     assert set().union(*parts) == set(embeddings)
+    assert parts[2]  # the temperature has cases of its own
     for pid in split["test"]:
         assert {Modality.MRI, Modality.WSI} <= embeddings[pid].modalities
     counts = np.bincount([labels[p] for p in split["test"]], minlength=4)
@@ -102,9 +103,11 @@ def test_mri_only_model_has_the_rows_it_can_fill(train_synthetic):
     model, embeddings, labels = train_synthetic({Modality.MRI: "full"}, n=80)
     assert model.modalities == (Modality.MRI,)
     evaluation = evaluate_holdout(model, embeddings, labels, n_boot=50)
-    assert [r["name"] for r in evaluation.rows["missing"]] == ["MRI only", "Fusion"]
+    incomplete = ["MRI only, FLAIR + T1c only", "MRI only, T1 + T2 only"]
+    assert [r["name"] for r in evaluation.rows["missing"]] == ["MRI only", "Fusion", *incomplete]
     assert [r["name"] for r in evaluation.rows["paper"]] == [
         "MRI only",
         "Fusion",
         "Fusion (MRI ablated)",
+        *incomplete,
     ]

@@ -98,7 +98,8 @@ def demo_model(demo_cohort, tmp_path_factory):
         embeddings[case.patient_id] = synthetic_embedding(case, task.class_index(cls, None), rng)
     training = Cohort(root, tuple(cases))
     out = root / "model"
-    train_model(cohort=training, task="level1", out=out, embeddings=embeddings)
+    # the GUI tests exercise three modalities: the report extension (eq. 2 is the default)
+    train_model(cohort=training, task="level1", out=out, embeddings=embeddings, with_report=True)
     shown = {}
     for case in demo_cohort:
         index = case.target(task) or 0
