@@ -1,4 +1,4 @@
-"""First-run set-up of the demo: cohort, embeddings and a Level-1 model in the user cache."""
+"""First-run set-up of the demo: cohort, embeddings and Level-1 models in the user cache."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 from corebt_viewer.core.progress import ProgressCallback, report
 
-DEMO_VERSION = "v1"
+DEMO_VERSION = "v2"  # v2: embedding profiles, eq. 2 and + report models
 DEMO_PATIENTS = 36  # enough to train a Level-1 model, small enough for a first run
 DEMO_SLIDE_SIZE = 6000  # level-0 height of the demo slides in pixels
 DONE_STAMP = ".demo-complete"
@@ -54,10 +54,12 @@ def ensure_demo(
     embed_cohort(cohort=cohort, profile=profile, progress=progress, cancel=cancel)
     model_dir = cohort.root / ".corebt" / "models" / task
     if not model_dir.is_dir() or not any(model_dir.iterdir()):
-        from corebt_viewer.services.fusion import train_model
+        from corebt_viewer.services.demo import train_demo_models
 
-        report(progress, 2, 3, "training the demo model", "train")
-        train_model(cohort=cohort, task=task, out=model_dir, profile=profile, progress=progress)
+        report(progress, 2, 3, "training the demo models (eq. 2, and + report)", "train")
+        train_demo_models(
+            cohort=cohort, task=task, out=model_dir, profile=profile, progress=progress
+        )
     report(progress, 3, 3, "demo ready", "demo")
     (root / DONE_STAMP).write_text("ok\n")
     return manifest
