@@ -23,8 +23,8 @@ from corebt_viewer.core.errors import InputError
 from corebt_viewer.core.modalities import MRI_SEQUENCES
 
 NIFTI_SUFFIXES = (".nii", ".nii.gz")
-#: SOP-class modality of whole-slide microscopy: such folders are slides, not MRI cases.
-SLIDE_MODALITY = "SM"
+#: DICOM files whose modality is read when deciding whether a folder is an MRI case.
+MAX_LOOKED = 200
 
 
 @dataclass(frozen=True)
@@ -72,32 +72,36 @@ def is_dicom_case_folder(folder: Path, names: list[str], *, is_root: bool) -> bo
     """Whether `folder` (whose files are `names`) is one DICOM MRI patient folder.
 
     The cohort folder (`is_root`) qualifies only with DICOM images directly in it; another
-    folder with DICOM images anywhere below it. A tree holding a NIfTI file never does,
-    nor does a folder of whole-slide DICOM (modality SM).
+    folder with DICOM images anywhere below it. A tree holding a NIfTI file never does;
+    the first DICOM files (up to 200) must include an MR image, so whole-slide (SM) and
+    CT folders are left alone.
     """
     if any(n.lower().endswith(NIFTI_SUFFIXES) for n in names):
         return False
-    first = None
-    for n in names[:200]:
-        if _dicom_modality(folder / n) is not None:
-            first = folder / n
-            break
-    if first is None and is_root:
+    looked, has_mr = _look_for_mr(folder, names, 0)
+    if is_root and not looked:
         return False
     for sub, dirs, files in os.walk(folder):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         if any(f.lower().endswith(NIFTI_SUFFIXES) for f in files):
             return False
-        if first is None:
-            first = next(
-                (
-                    Path(sub) / f
-                    for f in sorted(files)
-                    if _dicom_modality(Path(sub) / f) is not None
-                ),
-                None,
-            )
-    return first is not None and _dicom_modality(first) != SLIDE_MODALITY
+        if sub != str(folder) and not has_mr and looked < MAX_LOOKED:
+            looked, has_mr = _look_for_mr(Path(sub), sorted(files), looked)
+    return has_mr
+
+
+def _look_for_mr(folder: Path, names: list[str], looked: int) -> tuple[int, bool]:
+    """Read modalities until an MR image; returns (DICOM files looked at, MR found)."""
+    for name in names:
+        modality = _dicom_modality(folder / name)
+        if modality is None:
+            continue
+        looked += 1
+        if modality == "MR":
+            return looked, True
+        if looked >= MAX_LOOKED:
+            break
+    return looked, False
 
 
 def find_dicom_case_folders(root: str | Path) -> list[Path]:
@@ -127,6 +131,13 @@ def _up_to_date(target: Path, series, folder: Path) -> bool:
     return doc.get("series", {}).get("uid") == series.uid and doc.get("source_files") == files
 
 
+def _said(exc: InputError, folder: Path) -> str:
+    """The error's problem, with its file relative to the case `folder` (already named)."""
+    if exc.path is None or exc.path == folder:
+        return exc.problem
+    return f"{os.path.relpath(exc.path, folder)}: {exc.problem}"
+
+
 def read_dicom_case(folder: str | Path, *, cohort_root: str | Path, case: str) -> DicomCaseFiles:
     """Scan a DICOM case folder, apply its assignment, and derive a NIfTI per sequence.
 
@@ -153,7 +164,7 @@ def read_dicom_case(folder: str | Path, *, cohort_root: str | Path, case: str) -
         else:
             assignment = propose_assignment(scan, case)
     except InputError as exc:
-        result.problems.append((None, f"DICOM case not read: {exc}"))
+        result.problems.append((None, f"DICOM case not read: {_said(exc, folder)}"))
         result.unused.append((folder, f"DICOM case {case} not read (see the problems)"))
         return result
     source = "saved assignment" if saved else "proposed by the rules (confirm: --save-assignment)"
@@ -170,7 +181,7 @@ def read_dicom_case(folder: str | Path, *, cohort_root: str | Path, case: str) -
                 volume = read_series_volume(series, role)
                 write_derived_nifti(volume, series, target, source_folder=folder)
         except InputError as exc:
-            result.problems.append((role.value, f"{role.title} not read: {exc}"))
+            result.problems.append((role.value, f"{role.title} not read: {_said(exc, folder)}"))
             result.unused.append((series_folder(series), f"{series.label}: unreadable"))
             continue
         kind = "enhanced" if series.enhanced else "classic"
