@@ -200,5 +200,54 @@ def read_dicom_case(folder: str | Path, *, cohort_root: str | Path, case: str) -
                     f"(choose one: corebt scan --assign {seq.value}=SERIES_NUMBER)",
                 )
             )
+    for seq in MRI_SEQUENCES:  # an earlier series' file must not be read in its place
+        if seq.value not in result.files:
+            _remove_derived(derived_nifti_path(cohort_root, case, seq.value))
     result.unused.extend((path, f"DICOM case {case}: {reason}") for path, reason in scan.skipped)
     return result
+
+
+def _remove_derived(target: Path) -> None:
+    for path in (target, target.with_name(target.name.removesuffix(".nii.gz") + ".json")):
+        path.unlink(missing_ok=True)
+
+
+def refresh_derived(
+    scan, assignment, *, folder: str | Path, cohort_root: str | Path, case: str
+) -> dict[str, str]:
+    """Bring the derived files that exist in line with a changed `assignment`.
+
+    Stale files are rewritten from the newly assigned series; those whose sequence is no
+    longer assigned, or whose series cannot be read, are removed (a manifest naming them
+    then reports a missing file instead of reading the old series).
+
+    Returns
+    -------
+    dict of str -> str
+        Sequence value -> why its derived file was removed.
+    """
+    from corebt_viewer.io.dicom.export import derived_nifti_path, write_derived_nifti
+    from corebt_viewer.io.dicom.volume import read_series_volume
+
+    folder = Path(folder)
+    removed = {}
+    for seq in MRI_SEQUENCES:
+        target = derived_nifti_path(cohort_root, case, seq.value)
+        if not target.exists():
+            continue
+        uid = assignment.roles.get(seq)
+        if uid is None:
+            _remove_derived(target)
+            removed[seq.value] = f"no series assigned to {seq.title}"
+            continue
+        series = scan.find(uid)
+        if _up_to_date(target, series, folder):
+            continue
+        try:
+            volume = read_series_volume(series, seq)
+        except InputError as exc:
+            _remove_derived(target)
+            removed[seq.value] = _said(exc, folder)
+            continue
+        write_derived_nifti(volume, series, target, source_folder=folder)
+    return removed

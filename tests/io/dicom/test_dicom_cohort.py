@@ -124,3 +124,35 @@ def test_bad_dicom_cases_are_reported_per_case_and_the_rest_goes_on(cohort, sour
     loaded, _ = read_manifest(cohort, strict=False)
     assert set(loaded.ids) == {"plain01", "pacs_b", "gap_case"}
     assert set(loaded["gap_case"].mri) == {Sequence.T2}  # the readable series stays usable
+
+
+def test_two_series_for_one_role_is_an_error_naming_both(tmp_path, sources, capsys):
+    t1 = sources["t1"]
+    case = tmp_path / "cohort" / "twice"
+    for number, folder in ((3, "x"), (6, "y")):
+        write_classic(case / folder, t1.data[:, :, :5], t1.affine, number=number,
+                      description="AX T1 POST", agent="Gd", te=12.0, tr=500.0)  # fmt: skip
+    assert main(["scan", str(case.parent)]) == 2
+    out = capsys.readouterr().out
+    assert (
+        "twice t1c" in out
+        and "two series for T1c: series 3 'AX T1 POST' and series 6 'AX T1 POST'; neither is used"
+        in out
+    )
+    assert main(["scan", str(case.parent), "--assign", "t1c=6"]) == 0
+    capsys.readouterr()
+    choice = scan_folder(case.parent).choices["twice"]["t1c"]
+    assert "series 6 'AX T1 POST'" in choice.reason
+
+
+def test_a_saved_change_reaches_the_manifest_files_at_once(cohort):
+    from corebt_viewer.services.dicom import open_dicom_case, save_dicom_assignment
+
+    assert main(["scan", str(cohort), "--write-manifest"]) == 0
+    dicom_case = open_dicom_case(folder=cohort / "pacs_b", cohort_root=cohort)
+    saved = save_dicom_assignment(dicom_case=dicom_case, changes={"t2": None, "t1": 5, "flair": 2})
+    assert saved.removed == {"t2": "no series assigned to T2"}
+    loaded, problems = read_manifest(cohort, strict=False)
+    assert [p.role for p in problems] == ["t2"]  # the old T2 file is gone, not read silently
+    t1 = json.loads((cohort / ".corebt/dicom/pacs_b/t1.json").read_text())
+    assert t1["series"]["number"] == 5
