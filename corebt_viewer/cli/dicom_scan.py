@@ -72,6 +72,8 @@ def format_dicom_case(dicom_case) -> list[str]:
         lines.append(f"  {seq.title}: ambiguous, {names}; choose with --assign {seq.value}=N")
     for path, reason in scan.skipped:
         lines.append(f"  skipped file {path.relative_to(scan.folder)}: {reason}")
+    for value, reason in dicom_case.removed.items():
+        lines.append(f"  derived {value}.nii.gz removed: {reason}")
     return lines
 
 

@@ -30,6 +30,7 @@ from pathlib import Path
 from corebt_viewer.core.case import Case, Cohort
 from corebt_viewer.core.errors import InputError
 from corebt_viewer.core.modalities import Sequence
+from corebt_viewer.io.dicom.cases import is_dicom_case_folder
 from corebt_viewer.io.manifest import MANIFEST_NAME, CohortProblem
 from corebt_viewer.io.sequence_names import RoleMatch, match_role
 
@@ -195,9 +196,13 @@ def _group_cases(folder: Path, candidates: list[Candidate]) -> list[tuple[str, s
 
 
 def scan_folder(
-    folder: str | Path, *, finders: tuple[Finder, ...] = (nifti_candidates,)
+    folder: str | Path, *, finders: tuple[Finder, ...] = (nifti_candidates,), dicom: bool = True
 ) -> FolderScan:
     """Find every case under `folder` (hidden folders such as ``.corebt`` skipped).
+
+    With `dicom`, a folder of DICOM MRI files (any depth, any names) is one case named
+    after the folder (:mod:`corebt_viewer.io.dicom.cases`): its assigned series are read
+    into derived NIfTI files under ``<folder>/.corebt/dicom/<case>/``, which the case uses.
 
     Raises
     ------
@@ -227,6 +232,11 @@ def scan_folder(
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         here = Path(dirpath)
         names = sorted(n for n in filenames if not n.startswith("."))
+        if dicom and is_dicom_case_folder(here, names, is_root=here == root):
+            dirnames[:] = []  # the whole tree is one patient's DICOM
+            any_candidate = True
+            _add_dicom_case(here, root, cases, choices, folders_of, unmatched, problem)
+            continue
         candidates: list[Candidate] = []
         claimed: set[str] = set()
         for finder in finders:
@@ -302,13 +312,38 @@ def scan_folder(
             root,
             "no manifest.csv and no MRI files found: NIfTI names need a sequence word "
             "(t1, t1c/t1ce/t1gd, t2/t2w, flair/fla/t2f, seg/mask), e.g. <id>_t1.nii.gz, "
-            "<id>-t1n.nii.gz or <case folder>/t1.nii.gz",
+            "<id>-t1n.nii.gz or <case folder>/t1.nii.gz; or a folder of DICOM MR images",
         )
     ordered = tuple(sorted(cases.values(), key=lambda c: c.patient_id))
     unmatched.sort(key=lambda u: str(u.path))
     return FolderScan(
         Cohort(root=root, cases=ordered, manifest=None), choices, tuple(unmatched), problems
     )
+
+
+def _add_dicom_case(here, root, cases, choices, folders_of, unmatched, problem) -> None:
+    """Add the DICOM patient folder `here` as a case (see :func:`scan_folder`)."""
+    from corebt_viewer.io.dicom.cases import read_dicom_case
+
+    case_id = here.name
+    if case_id in cases:
+        problem(f"case id found in two folders ({folders_of[case_id]} is used)", here, case_id)
+        unmatched.append(Unmatched(here, f"case {case_id} already found in {folders_of[case_id]}"))
+        return
+    found = read_dicom_case(here, cohort_root=root, case=case_id)
+    for role, message in found.problems:
+        problem(message, here, case_id, role)
+    unmatched += [Unmatched(path, reason) for path, reason in found.unused]
+    if not found.files:
+        return
+    chosen = {r: RoleChoice(r, path, why, "dicom") for r, (path, why) in found.files.items()}
+    cases[case_id] = Case(
+        patient_id=case_id,
+        mri={ROLE_SEQUENCES[r]: c.path for r, c in chosen.items()},
+        segmentation=None,
+    )
+    choices[case_id] = {r: chosen[r] for r in ("t1", "t1c", "t2", "flair") if r in chosen}
+    folders_of[case_id] = here
 
 
 def _dicom_slide_folders(folder: Path, case_id: str) -> list[Path]:

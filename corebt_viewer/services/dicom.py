@@ -40,6 +40,10 @@ class DicomCase:
         Where the assignment is (or would be) saved.
     saved : bool
         True when the assignment was read from `assignment_file`.
+    cohort_root : Path or None
+        The cohort whose ``.corebt/dicom/<case>/`` holds the assignment and derived files.
+    removed : dict of str -> str
+        After a save: sequence -> why its derived NIfTI file was removed.
     """
 
     case: str
@@ -48,6 +52,8 @@ class DicomCase:
     assignment: Assignment
     assignment_file: Path
     saved: bool
+    cohort_root: Path | None = None
+    removed: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -106,7 +112,7 @@ def open_dicom_case(
         assignment = replace(assignment, case=case)
     else:
         assignment, saved = propose_assignment(scan, case), False
-    return DicomCase(case, folder, scan, assignment, path, saved)
+    return DicomCase(case, folder, scan, assignment, path, saved, Path(cohort_root))
 
 
 def save_dicom_assignment(
@@ -114,7 +120,10 @@ def save_dicom_assignment(
 ) -> DicomCase:
     """Apply the user's `changes` (sequence -> series UID or number, None to clear), save.
 
-    The saved assignment is marked confirmed and wins over the rules from then on.
+    The saved assignment is marked confirmed and wins over the rules from then on. Derived
+    NIfTI files that a scan wrote for the case (``.corebt/dicom/<case>/<seq>.nii.gz``, which
+    a written manifest names) follow it at once: rewritten from the new series, or removed
+    when the sequence is no longer assigned or its series cannot be read.
 
     Raises
     ------
@@ -123,7 +132,18 @@ def save_dicom_assignment(
     """
     assignment = change_assignment(dicom_case.assignment, dicom_case.scan, changes or {})
     save_assignment(assignment, dicom_case.scan, dicom_case.assignment_file)
-    return replace(dicom_case, assignment=assignment, saved=True)
+    removed = {}
+    if dicom_case.cohort_root is not None:
+        from corebt_viewer.io.dicom.cases import refresh_derived
+
+        removed = refresh_derived(
+            dicom_case.scan,
+            assignment,
+            folder=dicom_case.folder,
+            cohort_root=dicom_case.cohort_root,
+            case=dicom_case.case,
+        )
+    return replace(dicom_case, assignment=assignment, saved=True, removed=removed)
 
 
 def _missing_reason(dicom_case: DicomCase, seq: Sequence) -> str:

@@ -47,20 +47,18 @@ class CaseSource:
 # ---------------------------------------------------------------- path recognition
 
 
-def _brats_ids(folder: Path) -> list[str]:
-    """Case ids of the BraTS-named NIfTI files directly inside `folder`, in name order."""
-    from corebt_viewer.io.discovery import match_brats_name
+def _is_case_folder(folder: Path) -> bool:
+    """Whether `folder` directly holds NIfTI files whose names say their role (any style
+    discovery reads: BraTS, TCGA, plain ``t1.nii.gz``...) or DICOM MR images."""
+    from corebt_viewer.io.dicom.cases import is_dicom_case_folder
+    from corebt_viewer.io.sequence_names import match_role
 
-    ids: list[str] = []
     with os.scandir(folder) as entries:
-        for n, entry in enumerate(sorted(entries, key=lambda e: e.name)):
-            if n >= MAX_ENTRIES_SCANNED:
-                break
-            if entry.is_file():
-                match = match_brats_name(entry.name)
-                if match and match[1] not in ids:
-                    ids.append(match[1])
-    return ids
+        names = sorted(e.name for e in entries if e.is_file() and not e.name.startswith("."))
+    names = names[:MAX_ENTRIES_SCANNED]
+    if any(n.lower().endswith((".nii", ".nii.gz")) and match_role(n).role for n in names):
+        return True
+    return is_dicom_case_folder(folder, names, is_root=True)
 
 
 def _is_manifest(path: Path) -> bool:
@@ -74,7 +72,11 @@ def _is_manifest(path: Path) -> bool:
 
 
 def find_case_source(path: str | Path) -> CaseSource | None:
-    """Recognise a cohort manifest, a cohort folder or a BraTS case folder (cheap checks).
+    """Recognise a cohort manifest, a cohort folder or a case folder (cheap checks).
+
+    A case folder holds NIfTI files named by role or DICOM MR images; a cohort folder
+    holds such folders (a DICOM patient folder nested as study/series opens as a cohort
+    whose case is named after the folder holding the images).
 
     Returns
     -------
@@ -90,18 +92,18 @@ def find_case_source(path: str | Path) -> CaseSource | None:
         return None
     if (path / MANIFEST_NAME).is_file() and _is_manifest(path / MANIFEST_NAME):
         return CaseSource("cohort", path / MANIFEST_NAME)
-    if _brats_ids(path):
+    if _is_case_folder(path):
         return CaseSource("case", path)
     with os.scandir(path) as entries:
         subfolders = sorted(e.path for e in entries if e.is_dir() and not e.name.startswith("."))
     for sub in subfolders[:MAX_ENTRIES_SCANNED]:
-        if _brats_ids(Path(sub)):
+        if _is_case_folder(Path(sub)):
             return CaseSource("cohort", path)
     return None
 
 
-def _enclosing_cohort_case(folder: Path, case_id: str) -> tuple[Cohort, Case] | None:
-    """The case `case_id` of a manifest above `folder` whose MRI lies in `folder`."""
+def _enclosing_cohort_case(folder: Path) -> tuple[Cohort, Case] | None:
+    """The case of a manifest above `folder` whose MRI lies in `folder`."""
     from corebt_viewer.io.manifest import read_manifest
 
     parent = folder
@@ -114,8 +116,7 @@ def _enclosing_cohort_case(folder: Path, case_id: str) -> tuple[Cohort, Case] | 
             cohort, _problems = read_manifest(manifest, strict=False)
         except CoreBTError:
             continue
-        if case_id in cohort.ids:
-            case = cohort[case_id]
+        for case in cohort:
             files = [*case.mri.values(), case.segmentation]
             if any(p is not None and Path(p).parent == folder for p in files):
                 return cohort, case
@@ -136,12 +137,9 @@ def open_case_source(source: CaseSource) -> tuple[Cohort, Case]:
     from corebt_viewer.io.manifest import read_cohort
 
     if source.kind == "case":
-        case_id = _brats_ids(source.path)[0]
-        found = _enclosing_cohort_case(source.path, case_id)
+        found = _enclosing_cohort_case(source.path)
         if found is not None:
             return found
-        cohort = read_cohort(source.path)
-        return cohort, cohort[case_id]
     cohort = read_cohort(source.path)
     if len(cohort) == 0:
         raise InputError(source.path, "the cohort has no cases")
