@@ -43,18 +43,16 @@ def configure_napari_settings() -> None:
     """
     import napari.settings as napari_settings
 
+    from corebt_viewer.gui import _napari_compat as compat
+
     private = user_config_dir() / "napari-settings.yaml"
-    if napari_settings._SETTINGS is None:
+    if not compat.settings_loaded():
         settings = napari_settings.get_settings(path=private)
     else:
         settings = napari_settings.get_settings()
     if settings.config_path is not None and Path(settings.config_path) != private.resolve():
-        saving = settings._save_on_change
-        settings._save_on_change = False
-        try:
+        with compat.settings_not_saved(settings):
             settings.experimental.async_ = True
-        finally:
-            settings._save_on_change = saving
     else:
         settings.experimental.async_ = True
 
@@ -98,12 +96,13 @@ def create_application(argv: list[str] | None = None):
 
 def register_napari_theme_paths() -> None:
     """Let Qt find napari's themed icons (``theme_dark:/...``) used by its stylesheet."""
-    from napari.resources._icons import _theme_path
-    from napari.utils.theme import _themes
+    from napari.utils.theme import available_themes
     from qtpy.QtCore import QDir
 
-    for name in _themes:
-        QDir.addSearchPath(f"theme_{name}", str(_theme_path(name)))
+    from corebt_viewer.gui._napari_compat import theme_path
+
+    for name in available_themes():
+        QDir.addSearchPath(f"theme_{name}", str(theme_path(name)))
 
 
 def install_excepthook() -> None:

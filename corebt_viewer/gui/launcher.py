@@ -199,10 +199,9 @@ class Launcher(QObject):
 
 def on_draw_once(qt_viewer, callback) -> None:
     """Call `callback` after the next time the napari canvas draws."""
-    scene_canvas = getattr(getattr(qt_viewer, "canvas", None), "_scene_canvas", None)
-    if scene_canvas is None:
-        QTimer.singleShot(0, callback)
-        return
+    from corebt_viewer.gui._napari_compat import scene_canvas as napari_scene_canvas
+
+    scene_canvas = napari_scene_canvas(qt_viewer)  # a napari that changed it says so
 
     def handler(_event=None) -> None:
         scene_canvas.events.draw.disconnect(handler)

@@ -319,8 +319,8 @@ class SlideCanvas(CanvasPane, SlideOverlays):
     def close_all(self) -> None:
         self._drop_layers()
         # let napari's asynchronous slicer finish reads in flight before the files close
-        slicer = getattr(self.viewer, "_layer_slicer", None)
-        if slicer is not None:
-            slicer.wait_until_idle(timeout=5.0)
+        from corebt_viewer.gui._napari_compat import wait_for_slicing
+
+        wait_for_slicing(self.viewer, timeout=5.0)
         for reader in list(self._retired):
             self._close(reader)
