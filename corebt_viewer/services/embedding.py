@@ -136,7 +136,8 @@ def resolve_profile(*, cohort, profile=None, cache_dir=None) -> EmbeddingProfile
     InputError
         A name the cache does not hold, or several profiles and none chosen.
     """
-    from corebt_viewer.embed.profile import EmbeddingProfile, list_profiles, load_profile
+    from corebt_viewer.embed.profile import EmbeddingProfile
+    from corebt_viewer.embed.profile_store import list_profiles, load_profile
 
     if isinstance(profile, EmbeddingProfile):
         return profile
@@ -235,7 +236,7 @@ def embed_cohort(
     """
     from corebt_viewer.embed.cache import EmbeddingCache
     from corebt_viewer.embed.pipeline import EncoderSet, RunStats, embed_one_case
-    from corebt_viewer.embed.profile import save_profile
+    from corebt_viewer.embed.profile_store import save_profile
 
     started = time.perf_counter()
     cohort = _as_cohort(cohort)
@@ -382,64 +383,6 @@ def load_cohort_embeddings(
     return out
 
 
-@dataclass
-class TilesSummary:
-    """What :func:`tile_slide` wrote."""
+from corebt_viewer.services.tiles import TilesSummary, tile_slide  # noqa: E402
 
-    slide: Path
-    n_tiles: int
-    tissue_fraction: float
-    tile_size_level0: int
-    read_level: int
-    mpp: float | None
-    seconds: float
-    files: dict[str, Path]
-    notes: tuple[str, ...] = ()
-
-    def lines(self) -> list[str]:
-        out = [
-            f"slide: {self.slide}",
-            f"tissue: {self.tissue_fraction:.1%} of the slide; {self.n_tiles} tiles of {self.tile_size_level0} level-0 px (read at level {self.read_level})",
-            f"resolution: {self.mpp if self.mpp else 'unknown'} um/px at level 0; detection and grid took {self.seconds:.2f} s",
-        ]
-        out += [f"note: {n}" for n in self.notes]
-        out += [f"{k}: {v}" for k, v in self.files.items()]
-        return out
-
-
-def tile_slide(
-    *,
-    slide,
-    out,
-    target_mpp: float = 0.5,
-    tile_size: int = 256,
-    min_tissue: float = 0.25,
-    mpp_override: float | None = None,
-    progress: ProgressCallback | None = None,
-) -> TilesSummary:
-    """Detect tissue, lay the tile grid and write mask.png, grid.png and coords.csv/.h5 to `out`."""
-    from corebt_viewer.embed.preview import write_tiling_outputs
-    from corebt_viewer.embed.tiling import make_tile_grid
-    from corebt_viewer.io.slides import open_slide
-
-    out = Path(out)
-    report(progress, 0, 2, f"detecting tissue on {Path(slide).name}", "tiles")
-    started = time.perf_counter()
-    with open_slide(slide, mpp_override=mpp_override) as reader:
-        grid, tissue = make_tile_grid(
-            reader, target_mpp=target_mpp, tile_size=tile_size, min_tissue=min_tissue
-        )
-        seconds = time.perf_counter() - started
-        files = write_tiling_outputs(grid, tissue, out, slide_name=Path(slide).name)
-    report(progress, 2, 2, f"{len(grid)} tiles", "tiles")
-    return TilesSummary(
-        slide=Path(slide),
-        n_tiles=len(grid),
-        tissue_fraction=tissue.fraction,
-        tile_size_level0=grid.tile_size_level0,
-        read_level=grid.read_level,
-        mpp=grid.mpp,
-        seconds=seconds,
-        files=files,
-        notes=grid.notes,
-    )
+__all__ = ["TilesSummary", "embed_case", "embed_cohort", "load_cohort_embeddings", "tile_slide"]

@@ -169,8 +169,8 @@ def import_features(
         TilingSettings,
         check_profile_name,
         make_profile,
-        save_profile,
     )
+    from corebt_viewer.embed.profile_store import save_profile
     from corebt_viewer.services.embedding import _as_cohort
 
     cohort = _as_cohort(cohort)

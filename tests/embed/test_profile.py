@@ -10,11 +10,9 @@ from corebt_viewer.embed.profile import (
     EmbeddingProfile,
     ProfileMismatch,
     TilingSettings,
-    list_profiles,
-    load_profile,
     make_profile,
-    save_profile,
 )
+from corebt_viewer.embed.profile_store import list_profiles, load_profile, save_profile
 
 
 def test_builtin_profile_is_named_and_round_trips_through_json(tmp_path):
