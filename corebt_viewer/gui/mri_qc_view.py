@@ -29,14 +29,16 @@ SIZE = 360
 def to_qimage(picture: np.ndarray) -> QImage:
     """A 0-1 grey (x, y) or RGB (x, y, 3) slice as an 8-bit image, anterior up."""
     data = np.rot90(np.asarray(picture, np.float32))  # (x, y) RAS -> rows top = anterior
-    data = np.ascontiguousarray(np.clip(data * 255, 0, 255).astype(np.uint8))
+    data = np.clip(data * 255, 0, 255).astype(np.uint8)
+    h, w = data.shape[:2]
+    pixels = data.tobytes()  # kept alive until the copy: QImage does not own it
     if data.ndim == 2:
-        h, w = data.shape
-        image = QImage(data.data, w, h, w, QImage.Format.Format_Grayscale8)
+        image = QImage(pixels, w, h, w, QImage.Format.Format_Grayscale8)
     else:
-        h, w, _ = data.shape
-        image = QImage(data.data, w, h, 3 * w, QImage.Format.Format_RGB888)
-    return image.copy()  # own the pixels: `data` goes away
+        image = QImage(pixels, w, h, 3 * w, QImage.Format.Format_RGB888)
+    copied = image.copy()
+    del pixels
+    return copied
 
 
 class MriQcDialog(QDialog):
