@@ -160,8 +160,28 @@ def all_widget_text(qapp) -> str:
     return "\n".join(str(p) for p in parts)
 
 
-def test_native_space_case_shows_its_qc(window, tmp_path):
+def write_registration(cohort_root, case) -> None:
+    """A stored rigid registration of the case's T1 (as ``corebt coregister`` writes it)."""
+    from corebt_viewer.io.registration import rigid_matrix
+    from corebt_viewer.services.native_space import file_identity, registration_dir
+
+    record = {
+        "format": "corebt-registration/1",
+        "matrix_ras": rigid_matrix((0.0, 0.0, 2.0), (0.5, 0.0, 0.0)).tolist(),
+        "rotation_deg": 2.0,
+        "metric": "Mattes mutual information (lower is better)",
+        "metric_before": -0.35,
+        "metric_after": -0.61,
+        "sources": {r: file_identity(case.mri[Sequence(r)]) for r in ("t1", "t1c")},
+    }
+    folder = registration_dir(cohort_root, case.patient_id)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "t1_to_t1c.json").write_text(json.dumps(record))
+
+
+def test_native_space_case_shows_its_qc(window, cohort_root, tmp_path):
     open_case(window, "P1")
+    write_registration(cohort_root, window.case)
     dialog = open_qc(window)
     assert dialog.qc.case == "P1" and dialog.qc.reference == "t1c"
     assert [dialog.sequence.itemData(i) for i in range(dialog.sequence.count())] == [
@@ -170,6 +190,8 @@ def test_native_space_case_shows_its_qc(window, tmp_path):
     ]
     notes = dialog.notes.toPlainText()
     assert "t1: resampled (trilinear) from" in notes and "flair: resampled" in notes
+    assert "through its registration transform" in notes and "registration transform (" in notes
+    assert "-0.3500 -> -0.6100" in notes and "rotation 2.00 deg" in notes
     dialog.set_view("t1", "checkerboard")
     board = shown_rgb(dialog, tmp_path)
     spread = np.abs(board.astype(int) - board[..., :1]).max()
@@ -180,6 +202,9 @@ def test_native_space_case_shows_its_qc(window, tmp_path):
     assert red.sum() > 50  # FLAIR's edges in red over the T1c
     dialog.slider.setValue(0)
     assert dialog.slice_label.text().startswith("slice 1/")
+    window.actions["dicom_assignment"].trigger()  # a NIfTI case has no DICOM series
+    bar = window.statusBar()
+    wait_until(lambda: "was not read from DICOM" in bar.currentMessage(), timeout=30)
 
 
 def test_dicom_case_opens_with_qc_and_no_patient_tag_anywhere(window, qapp):
@@ -237,3 +262,20 @@ def test_dicom_assignment_is_saved_and_the_case_reloads(window, cohort_root, qap
     settle(0.2)
     text = all_widget_text(qapp)
     assert not [s for s in SECRETS if s.lower() in text.lower()]
+
+
+def test_qc_dialog_of_a_case_on_one_grid_says_nothing_was_moved(qapp, shared_data, tmp_path):
+    from corebt_viewer.core.case import Case
+    from corebt_viewer.gui.mri_qc_view import MriQcDialog
+    from corebt_viewer.services.mri_qc import case_qc
+
+    small = small_case_from(shared_data)
+    mri = {
+        Sequence(r): write_volume(tmp_path / f"{r}.nii.gz", small.volumes[r], small.affine)
+        for r in ("t1c", "t2")
+    }
+    dialog = MriQcDialog(case_qc(case=Case("c", mri=mri), cohort_root=tmp_path))
+    assert "nothing was resampled or registered" in dialog.picture.text()
+    assert not dialog.sequence.isEnabled() and not dialog.slider.isEnabled()
+    assert dialog.current_picture() is None
+    dialog.close()

@@ -115,3 +115,11 @@ def test_dicom_source_folder_reads_the_provenance(tmp_path):
     assert str(dicom_source_folder(case, tmp_path)) == "/x/c1"
     plain = Case("c2", mri={Sequence.T1: tmp_path / "t1.nii.gz"})
     assert dicom_source_folder(plain, tmp_path) is None
+
+
+def test_qc_of_a_case_on_one_grid_says_nothing_was_moved(tmp_path, small):
+    t1c = write_volume(tmp_path / "c" / "t1c.nii.gz", small.volumes["t1c"], small.affine)
+    t2 = write_volume(tmp_path / "c" / "t2.nii.gz", small.volumes["t2"], small.affine)
+    qc = case_qc(case=Case("c", mri={Sequence.T1C: t1c, Sequence.T2: t2}), cohort_root=tmp_path)
+    assert qc.roles == ()
+    assert "nothing was moved" in qc.text()
