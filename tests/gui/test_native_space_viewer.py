@@ -202,6 +202,15 @@ def test_native_space_case_shows_its_qc(window, cohort_root, tmp_path):
     assert red.sum() > 50  # FLAIR's edges in red over the T1c
     dialog.slider.setValue(0)
     assert dialog.slice_label.text().startswith("slice 1/")
+    old = window.case
+    window.session.open_case("P1")  # shown again: the MRI pane uses the registration too
+    wait_until(lambda: window.is_case_ready(), timeout=60)
+    window.mri.steps.flush()
+    shown = np.asarray(window.mri.image_layers[Sequence.T1].data)
+    assert window.case is old
+    np.testing.assert_allclose(shown, dialog.qc.study.volumes[Sequence.T1].data, atol=1e-4)
+    message = window.statusBar().currentMessage()
+    assert "P1: t1, flair moved onto the reference grid" in message
     window.actions["dicom_assignment"].trigger()  # a NIfTI case has no DICOM series
     bar = window.statusBar()
     wait_until(lambda: "was not read from DICOM" in bar.currentMessage(), timeout=30)
