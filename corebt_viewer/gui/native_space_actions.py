@@ -89,7 +89,7 @@ def show_dicom_assignment(window) -> None:
 
 def reload_case(window, patient_id: str) -> None:
     """Read the cohort again (derived files follow a new assignment) and reopen the case."""
-    cohort = window.session.cohort
+    cohort, model_dir = window.session.cohort, window.session.model_dir
     source = cohort.manifest or cohort.root
 
     def task(progress, cancelled):
@@ -98,7 +98,7 @@ def reload_case(window, patient_id: str) -> None:
         return read_cohort(source)
 
     def done(new_cohort) -> None:
-        window.open_cohort(new_cohort, case_id=patient_id)
+        window.open_cohort(new_cohort, model_dir=model_dir, case_id=patient_id)
         session = window.session
         if patient_id in new_cohort.ids and (
             session.case is None or session.case is not new_cohort[patient_id]

@@ -245,7 +245,7 @@ def test_dicom_assignment_is_saved_and_the_case_reloads(window, cohort_root, qap
     window.actions["dicom_assignment"].trigger()
     wait_until(lambda: getattr(window, "dicom_dialog", None) is not None, timeout=60)
     dialog = window.dicom_dialog
-    old_case = window.case
+    old_case, model_dir = window.case, window.model_dir
     dialog.choices["t1"].setCurrentIndex(dialog.choices["t1"].findData(None))
     box = dialog.choices["flair"]
     t1_series = dialog.dicom_case.assignment.roles[Sequence.T1]
@@ -264,7 +264,7 @@ def test_dicom_assignment_is_saved_and_the_case_reloads(window, cohort_root, qap
     assert not [s for s in SECRETS if s in saved_file.read_text()]
     wait_until(lambda: window.case is not None and window.case is not old_case, timeout=60)
     wait_until(lambda: window.is_case_ready(), timeout=120)
-    assert window.case.patient_id == "pacs01"
+    assert window.case.patient_id == "pacs01" and window.model_dir == model_dir
     assert set(window.case.mri) == {Sequence.T1C, Sequence.T2, Sequence.FLAIR}
     flair = json.loads((saved_file.parent / "flair.json").read_text())
     assert flair["series"]["number"] == 2  # the derived FLAIR now comes from series 2
