@@ -216,7 +216,14 @@ def test_native_space_case_shows_its_qc(window, cohort_root, tmp_path):
     wait_until(lambda: "was not read from DICOM" in bar.currentMessage(), timeout=30)
 
 
-def test_dicom_case_opens_with_qc_and_no_patient_tag_anywhere(window, qapp):
+def no_secret_in_output(capfd, caplog) -> None:
+    out, err = capfd.readouterr()
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    text = f"{out}\n{err}\n{logged}".lower()
+    assert not [s for s in SECRETS if s.lower() in text]
+
+
+def test_dicom_case_opens_with_qc_and_no_patient_tag_anywhere(window, qapp, capfd, caplog):
     open_case(window, "pacs01")
     assert set(window.case.mri) == set(Sequence)
     qc = open_qc(window)
@@ -237,9 +244,10 @@ def test_dicom_case_opens_with_qc_and_no_patient_tag_anywhere(window, qapp):
     text = all_widget_text(qapp)
     assert "AX 3D" in text and "3-plane loc" in text  # the check sees the dialog's texts
     assert not [s for s in SECRETS if s.lower() in text.lower()]
+    no_secret_in_output(capfd, caplog)
 
 
-def test_dicom_assignment_is_saved_and_the_case_reloads(window, cohort_root, qapp):
+def test_dicom_assignment_is_saved_and_the_case_reloads(window, cohort_root, qapp, capfd, caplog):
     open_case(window, "pacs01")
     window.dicom_dialog = None
     window.actions["dicom_assignment"].trigger()
@@ -271,6 +279,7 @@ def test_dicom_assignment_is_saved_and_the_case_reloads(window, cohort_root, qap
     settle(0.2)
     text = all_widget_text(qapp)
     assert not [s for s in SECRETS if s.lower() in text.lower()]
+    no_secret_in_output(capfd, caplog)
 
 
 def test_qc_dialog_of_a_case_on_one_grid_says_nothing_was_moved(qapp, shared_data, tmp_path):
