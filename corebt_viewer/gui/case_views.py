@@ -18,7 +18,7 @@ from corebt_viewer.gui import layers as L
 log = logging.getLogger("corebt_viewer.gui")
 
 
-def load_mri_task(case, prefetched=None):
+def load_mri_task(case, prefetched=None, cohort_root=None):
     """Task: :func:`corebt_viewer.gui.prefetch.load_study` of the case."""
 
     def task(progress, cancelled):
@@ -29,7 +29,7 @@ def load_mri_task(case, prefetched=None):
                 log.warning("prefetching the MRI of %s failed; reading it again", case.patient_id)
         from corebt_viewer.gui.prefetch import load_study
 
-        return load_study(case)
+        return load_study(case, cohort_root)
 
     return task
 
@@ -120,7 +120,7 @@ class CaseViews:
             prefetch = window.prefetch
             prefetched = prefetch.take_mri(pid) if prefetch is not None else None
             runner.submit(
-                load_mri_task(case, prefetched),
+                load_mri_task(case, prefetched, self.session.cohort.root),
                 name=f"loading MRI of {pid}",
                 key="mri",
                 done=lambda result: self._on_mri(case, result),
@@ -150,6 +150,13 @@ class CaseViews:
     def _on_mri(self, case, result) -> None:
         study, windows, centre = result
         self.window.mri.show_study(study, case.patient_id, windows, centre=centre)
+        moved = [s.value for s in study.volumes if s.value in study.notes]
+        if moved:  # what loading did is shown in View ▸ MRI quality check…
+            self.window.statusBar().showMessage(
+                f"{case.patient_id}: {', '.join(moved)} moved onto the reference grid "
+                "(View ▸ MRI quality check…)",
+                15000,
+            )
 
     def _on_mri_failed(self, case, message: str) -> None:
         self.window.mri.clear()

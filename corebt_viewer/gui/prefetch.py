@@ -15,8 +15,11 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 
-def load_study(case):
+def load_study(case, cohort_root=None):
     """The MRI study of `case`, a display window per sequence and where to open (any thread).
+
+    With `cohort_root`, sequences with a stored rigid registration (``corebt coregister``)
+    are placed through it (:func:`~corebt_viewer.services.native_space.load_registered_study`).
 
     Returns
     -------
@@ -28,7 +31,12 @@ def load_study(case):
     from corebt_viewer.gui.layers import brain_window, tumour_centre
     from corebt_viewer.io.nifti import load_case_mri
 
-    study = load_case_mri(case)
+    if cohort_root is not None:
+        from corebt_viewer.services.native_space import load_registered_study
+
+        study = load_registered_study(cohort_root=cohort_root, case=case)
+    else:
+        study = load_case_mri(case)
     windows = {seq: brain_window(vol) for seq, vol in study.volumes.items()}
     reference = next(iter(study.volumes.values()), None)
     return study, windows, tumour_centre(study.segmentation, reference)
@@ -60,7 +68,7 @@ class Prefetch:
             future: Future = Future()
             self.mri[first] = future
             try:
-                future.set_result(load_study(cohort[first]))
+                future.set_result(load_study(cohort[first], cohort.root))
             except BaseException as exc:  # noqa: BLE001 - handed to whoever waits
                 future.set_exception(exc)
         return cohort

@@ -7,6 +7,7 @@ from qtpy.QtGui import QAction, QKeySequence
 
 from corebt_viewer.core.modalities import MRI_SEQUENCES, Modality
 from corebt_viewer.gui.mri_canvas import VIEWS
+from corebt_viewer.gui.native_space_actions import add_native_space_actions
 from corebt_viewer.gui.shortcuts import SHORTCUTS
 
 MENUS = {
@@ -95,11 +96,14 @@ def build_actions(window) -> dict[str, QAction]:
     actions["model_card"] = card
     for title, names in MENUS.items():
         menu = window.menuBar().addMenu(title)
+        if title == "&View":  # native-space QC and DICOM series (gui.native_space_actions)
+            view_menu = menu
         for name in names:
             if name is None:
                 menu.addSeparator()
             else:
                 menu.addAction(actions[name])
+    actions.update(add_native_space_actions(window, view_menu))
     help_menu = window.menuBar().addMenu("&Help")
     help_menu.addAction(actions["shortcuts"])
     about = QAction("About CoRe-BT Viewer", window)
