@@ -103,7 +103,9 @@ def test_broken_manifest_one_line_per_problem_exit_2(tmp_path: Path, real_row):
         assert line.removeprefix("note: ").startswith(f"{path}:{row}: {who}"), line
         assert what in line, line
     assert lines[1].startswith("note: ")  # another grid is resampled when loaded: a note
-    assert "4 problems in 4 rows, 1 note" in result.stderr
+    # the grid note, and one assumed BraTS convention per mask read from its labels alone
+    assert "4 problems in 4 rows, 5 notes" in result.stderr
+    assert "seg_convention" in result.stderr
 
 
 def test_missing_cohort_is_a_clear_error(tmp_path: Path, capsys):
