@@ -91,6 +91,9 @@ class CaseViews:
             window.model_label.setText(f"Model: {model.task} · {len(model.classes)} classes")
             window.model_label.setToolTip(f"{session.model_dir}\n(Prediction ▸ Model card…)")
             window.case_list.set_truth(self._truth())
+        elif session.model_state == "loading":
+            window.model_label.setText("Loading the model…")
+            window.model_label.setToolTip(str(session.model_dir))
         elif session.model_state == "failed":
             window.model_label.setText("Model failed")
             window.model_label.setToolTip(session.model_error)
