@@ -92,7 +92,7 @@ def run_info(args: argparse.Namespace) -> int:
     summary = summarise(path=args.cohort, level1_groups=args.level1_groups)
     card = None
     if args.model:
-        from corebt_viewer.services.fusion import model_card
+        from corebt_viewer.services.model_card import model_card
 
         card = model_card(args.model)
     if args.json:
@@ -100,14 +100,12 @@ def run_info(args: argparse.Namespace) -> int:
 
         data = _as_json(summary)
         if card is not None:
-            data["model"] = card
+            data["model"] = card.to_json()
         print(json.dumps(data, indent=2, default=str))
     else:
         lines = format_summary(summary)
         if card is not None:
-            from corebt_viewer.services.fusion import model_card_lines
-
-            lines += ["", *model_card_lines(card)]
+            lines += ["", *card.lines()]
         print("\n".join(lines))
     return 0
 

@@ -28,6 +28,11 @@ ABLATION_MEANINGS: dict[str, str] = {
 REPORT_REASON = "a final report usually states the diagnosis"
 
 
+def report_headline(uses_report: bool) -> str:
+    """What follows a headline prediction: ``"(uses the report: <reason>)"`` or ``""``."""
+    return f"(uses the report: {REPORT_REASON})" if uses_report else ""
+
+
 def model_inputs_name(uses_report: bool) -> str:
     """``"MRI + Pathology (eq. 2)"`` or the extension's name."""
     if uses_report:

@@ -163,6 +163,24 @@ def decide_convention(
     )
 
 
+#: Why the convention is what it is, per :attr:`ConventionChoice.source`.
+CONVENTION_SOURCES = {
+    "manifest": "from the manifest's seg_convention",
+    "labels": "from the labels in the file",
+    "layout": "from the BraTS 2023 file layout (-seg.nii.gz)",
+    "assumed": "assumed",
+}
+
+
+def convention_line(convention: LabelConvention, source: str, note: str = "") -> str:
+    """The mask's convention for people: ``"BraTS 2023 (enhancing tumour = 3), from the
+    labels in the file"``; an assumption says so and why (its `note`)."""
+    year = convention.value.removeprefix("brats")
+    enhancing = convention.file_labels[Region.ENHANCING]
+    line = f"BraTS {year} (enhancing tumour = {enhancing}), {CONVENTION_SOURCES[source]}"
+    return f"{line}: {note}" if note else line
+
+
 def to_canonical(mask: np.ndarray, convention: LabelConvention) -> np.ndarray:
     """Map a file mask to canonical labels (uint8)."""
     out = np.zeros(mask.shape, dtype=np.uint8)

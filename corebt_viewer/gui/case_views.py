@@ -87,10 +87,19 @@ class CaseViews:
         window, session = self.window, self.session
         window.device_label.setText(f"Device: {session.device or '?'}")
         window.prediction.card_button.setEnabled(model is not None)
+        report_action = window.actions["report_model"]  # eq. 2 or + report
+        report_action.setEnabled(session.report_model_available())
+        report_action.setChecked(session.uses_report_model)
         if model is not None:
-            window.model_label.setText(f"Model: {model.task} · {len(model.classes)} classes")
+            inputs = "eq. 2 + report" if model.uses_report else "eq. 2"
+            window.model_label.setText(
+                f"Model: {model.task} ({inputs}) · {len(model.classes)} classes"
+            )
             window.model_label.setToolTip(f"{session.model_dir}\n(Prediction ▸ Model card…)")
             window.case_list.set_truth(self._truth())
+        elif session.model_state == "loading":
+            window.model_label.setText("Loading the model…")
+            window.model_label.setToolTip(str(session.model_dir))
         elif session.model_state == "failed":
             window.model_label.setText("Model failed")
             window.model_label.setToolTip(session.model_error)

@@ -9,7 +9,7 @@ from corebt_viewer.gui.shortcuts import shortcuts_html
 
 
 def model_card(parent, card, no_model: str = "") -> QMessageBox:
-    """Show a :class:`~corebt_viewer.services.viewer_session.ModelCard` (None: why not)."""
+    """Show a :class:`~corebt_viewer.services.model_card.ModelCard` (None: why not)."""
     box = QMessageBox(parent)
     box.setWindowTitle("Model card")
     if card is None:

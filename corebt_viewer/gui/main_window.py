@@ -69,8 +69,8 @@ class MainWindow(QMainWindow):
         self.frame_pacer = FramePacer(self, self.scheduler)  # a handler and its frame: 2 turns
         self.prefetch = None  # a gui.prefetch.Prefetch started before the window existed
         self._build()
+        self.actions = build_actions(self)  # before the views: they enable actions
         self.views = CaseViews(self)
-        self.actions = build_actions(self)
         self.workers.busy_changed.connect(self.activity.set_busy)
 
     # ------------------------------------------------------------------ layout
@@ -101,6 +101,7 @@ class MainWindow(QMainWindow):
 
         self.case_list.case_selected.connect(self.open_case)
         self.prediction.without_changed.connect(self.session.set_without)
+        self.prediction.ablation_changed.connect(self.session.set_ablation)
         self.prediction.card_button.clicked.connect(self.show_model_card)
 
         bar = self.statusBar()
@@ -207,6 +208,16 @@ class MainWindow(QMainWindow):
         box = self.prediction.checks[modality]
         if box.isEnabled():
             box.toggle()
+
+    def use_report_model(self, on: bool) -> None:
+        """Show the ``+report`` model (`on`) or the eq. 2 model (Prediction menu)."""
+        from corebt_viewer.core.errors import CoreBTError
+
+        try:
+            self.session.use_report_model(on)
+        except CoreBTError as exc:
+            show_error_dialog("Cannot switch the model", str(exc), "")
+        self.actions["report_model"].setChecked(self.session.uses_report_model)
 
     def cancel_work(self) -> None:
         self.workers.cancel_all()

@@ -118,8 +118,13 @@ class MaskEditor(SavingAndVersions, QWidget):
         self.state_label = QLabel("")
         self.state_label.setStyleSheet(MUTED)
         self.state_label.setWordWrap(True)
+        #: the BraTS convention of the open mask, and whether it was assumed
+        self.convention_label = QLabel("")
+        self.convention_label.setWordWrap(True)
+        self.convention_label.setStyleSheet(MUTED)
         layout.addWidget(self.case_label)
         layout.addWidget(self.state_label)
+        layout.addWidget(self.convention_label)
 
         self.edit_tab = EditTab(self.settings)
         self.edit_tab.undo_requested.connect(self.undo)
@@ -221,6 +226,12 @@ class MaskEditor(SavingAndVersions, QWidget):
         if viewer is not None:
             self.surfaces.set_target(viewer, layer, session.case_id, affine=session.affine)
         self.case_label.setText(f"Mask of {session.case_id}")
+        self.convention_label.setText(
+            f"{'⚠ ' if session.convention_assumed else ''}Labels: {session.convention_text}"
+            if session.convention_text
+            else ""
+        )
+        self.convention_label.setStyleSheet(WARN if session.convention_assumed else MUTED)
         self.review.show_case(session.case_id)
         self.guard.offer_recovery()
         has_mask = session.location.has_original or session.base is not None
@@ -253,6 +264,7 @@ class MaskEditor(SavingAndVersions, QWidget):
         self.layer = None
         self._set_enabled(False)
         self.case_label.setText("No case open")
+        self.convention_label.setText("")
         self.review.show_case(None)
 
     def confirm_leave(self) -> bool:

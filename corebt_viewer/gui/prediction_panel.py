@@ -12,6 +12,7 @@ from qtpy.QtGui import QBrush, QColor
 from qtpy.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
+    QComboBox,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -23,7 +24,12 @@ from qtpy.QtWidgets import (
 )
 
 from corebt_viewer.core.modalities import ALL_MODALITIES, Modality
-from corebt_viewer.core.prediction import modality_set_name
+from corebt_viewer.core.prediction import (
+    ABLATION_MEANINGS,
+    ABLATION_MODES,
+    modality_set_name,
+    report_headline,
+)
 from corebt_viewer.gui.prediction_plot import PredictionPlot, abbreviate_class
 
 
@@ -40,9 +46,12 @@ class PredictionPanel(QWidget):
     -------
     without_changed(frozenset)
         The modalities the user switched off.
+    ablation_changed(str)
+        The ablation meaning the user chose, ``"missing"`` or ``"paper"``.
     """
 
     without_changed = Signal(object)
+    ablation_changed = Signal(str)
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -98,6 +107,26 @@ class PredictionPanel(QWidget):
         )
         ablation_title.setWordWrap(True)
         layout.addWidget(ablation_title)
+        meaning_row = QHBoxLayout()
+        meaning_row.setContentsMargins(0, 0, 0, 0)
+        meaning_row.addWidget(QLabel("A switched-off modality is:"))
+        #: the ablation meaning asked for; :attr:`meaning_label` says the one on screen
+        self.meaning = QComboBox()
+        for mode in ABLATION_MODES:
+            self.meaning.addItem(mode, mode)
+            self.meaning.setItemData(
+                self.meaning.count() - 1, ABLATION_MEANINGS[mode], Qt.ItemDataRole.ToolTipRole
+            )
+        self.meaning.currentIndexChanged.connect(
+            lambda i: self.ablation_changed.emit(self.meaning.itemData(i))
+        )
+        meaning_row.addWidget(self.meaning)
+        meaning_row.addStretch(1)
+        layout.addLayout(meaning_row)
+        self.meaning_label = QLabel("")
+        self.meaning_label.setWordWrap(True)
+        self.meaning_label.setStyleSheet("color: #a8a8a8;")
+        layout.addWidget(self.meaning_label)
         layout.addWidget(self.ablation, 2)
         self.clear()
 
@@ -158,6 +187,7 @@ class PredictionPanel(QWidget):
         self.headline.setText(message)
         self.subline.setText("")
         self.set_flags({})
+        self.meaning_label.setText("")
         self.ablation.setRowCount(0)
         self.plot.set_prediction(None)
 
@@ -178,7 +208,8 @@ class PredictionPanel(QWidget):
         self.prediction = prediction
         probs = [float(p) for p in prediction.probabilities]
         best = max(probs) if probs else 0.0
-        self.headline.setText(f"{prediction.predicted}  ·  {best:.0%}")
+        note = report_headline(prediction.uses_report)
+        self.headline.setText(f"{prediction.predicted}  ·  {best:.0%}{'  ' if note else ''}{note}")
         used = modality_set_name(prediction.used)
         truth = f" · true: {true_label}" if true_label else ""
         verdict = ""
@@ -190,6 +221,8 @@ class PredictionPanel(QWidget):
         self.subline.setText(
             f"{task_title}{' · ' if task_title else ''}from {used}{truth}{verdict}{mask}"
         )
+        mode = prediction.ablation_mode
+        self.meaning_label.setText(f"On screen: {mode} ({ABLATION_MEANINGS.get(mode, '?')})")
         self._fill_ablation(prediction)
         self.plot.set_prediction(prediction, true_label)
 

@@ -31,6 +31,7 @@ MENUS = {
         "toggle_wsi",
         "toggle_report",
         None,
+        "report_model",
         "model_card",
         None,
         "cancel",
@@ -94,6 +95,15 @@ def build_actions(window) -> dict[str, QAction]:
     card = QAction("Model card…", window)  # no key of its own
     card.triggered.connect(table["model_card"])
     actions["model_card"] = card
+    report = QAction("Use the model that also reads the report", window)
+    report.setCheckable(True)
+    report.setEnabled(False)  # until a cohort with both model folders is open
+    report.setToolTip(
+        "Eq. 2 (MRI + pathology) is the paper's model; the report extension "
+        "also reads the pathology report, which usually states the diagnosis"
+    )
+    report.triggered.connect(window.use_report_model)
+    actions["report_model"] = report
     for title, names in MENUS.items():
         menu = window.menuBar().addMenu(title)
         if title == "&View":  # native-space QC and DICOM series (gui.native_space_actions)

@@ -111,8 +111,7 @@ class TrainSummary:
             out.append(f"temperature {temperature:.3f}; {self.metrics.get('seconds', 0):.1f} s")
         from corebt_viewer.services.model_card import model_card
 
-        card = model_card(self.out)
-        out += [line for line in card.lines()[1:] if not line.startswith("task ")]
+        out += model_card(self.out).fidelity_lines()
         out.append(f"model saved in {self.out}")
         return out
 
@@ -421,41 +420,6 @@ def predict_case(
         if key in embedding.flags:
             prediction.flags.setdefault(key, embedding.flags[key])
     return prediction
-
-
-def model_card(model_dir: str | Path) -> dict:
-    """What a trained model is: task, classes, profile, training record (JSON-able)."""
-    from corebt_viewer.fusion.io import read_config
-
-    model = load_model(model_dir)
-    config = read_config(model_dir)
-    profile = model_profile(model)
-    return {
-        "folder": str(Path(model_dir).resolve()),
-        "task": model.task,
-        "classes": list(model.classes),
-        "modalities": [m.value for m in model.modalities],
-        "profile": profile.to_json(),
-        "profile_lines": profile.describe(),
-        "embedding": model.metrics.get("embedding", {}),
-        "split": {k: len(v) for k, v in model.split.items()},
-        "temperature": model.temperature,
-        "corebt_version": config.get("corebt_version", ""),
-    }
-
-
-def model_card_lines(card: dict) -> list[str]:
-    """A model card in words."""
-    split = card["split"]
-    out = [
-        f"model: {card['folder']}",
-        f"task {card['task']}: classes {', '.join(card['classes'])}",
-        "modalities: " + modality_names(Modality(m) for m in card["modalities"]),
-        f"cases: {split.get('train', 0)} train, {split.get('validation', 0)} validation, "
-        f"{split.get('test', 0)} held out; temperature {card['temperature']:.3f}",
-        *card["profile_lines"],
-    ]
-    return out + embedding_record_lines(card["embedding"])
 
 
 def modality_names(modalities: Iterable[Modality]) -> str:

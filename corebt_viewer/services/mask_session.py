@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from corebt_viewer.core.case import Case
-from corebt_viewer.core.segmentation import LabelConvention
+from corebt_viewer.core.segmentation import LabelConvention, convention_line
 from corebt_viewer.io import mask_versions as mv
 from corebt_viewer.io.review_db import ReviewDB
 from corebt_viewer.services import review as rv
@@ -86,10 +86,17 @@ class MaskSession:
         self.voxel_size = header.voxel_size
         self.affine = header.affine
         self.convention: LabelConvention | None = None
+        #: the convention in words, with the evidence (an assumption says so); "" without mask
+        self.convention_text = ""
+        self.convention_assumed = False
         if self.location.has_original:
             original = mv.read_mask(self.location.original, declared=case.seg_convention)
             self.original_labels = original.labels
             self.convention = original.convention
+            self.convention_text = convention_line(
+                original.convention, original.convention_source, original.convention_note
+            )
+            self.convention_assumed = original.convention_source == "assumed"
         else:
             self.original_labels = np.zeros(header.shape, np.uint8)
         self.original_labels.flags.writeable = False

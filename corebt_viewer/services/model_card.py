@@ -1,20 +1,25 @@
-"""What a viewer (or a person) needs to know about a trained model, as plain data.
+"""The one model card: what a trained model is, as plain data (no Qt).
 
 The card says which equation the model is (eq. 2: MRI + pathology, or the extension that
 also reads the report, and why that matters), its task and classes, which Table 1 groups
-make each Level-1 class, how it is calibrated and how well on held-out cases (from the
-last ``corebt evaluate``), and where that evaluation's table is.
+make each Level-1 class, the embedding profile it was trained on and how many cases had
+an embedding per modality, how it is calibrated and how well on held-out cases (from the
+last ``corebt evaluate``), how many cases trained it and when, and its evaluation table.
+``corebt info --model``, ``corebt train`` and the viewer's "Model card…" all show it.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 from corebt_viewer.core.prediction import REPORT_REASON, model_inputs_name, report_notice
 
 EVALUATION_RECORD = "last_evaluation.json"
+#: Where ``corebt evaluate --out`` may have written, when no evaluation record names a table.
+EVALUATION_DIRS = ("evaluation", "eval")
 
 
 def model_task(model):
@@ -64,6 +69,17 @@ class ModelCard:
     split_counts : dict of str -> int
     notes : tuple of str
         Training notes (e.g. sequence dropout not applied, too few calibration cases).
+    encoders : dict of str -> str
+        Per modality read, the encoder its embeddings come from.
+    profile : tuple of str
+        The embedding profile the model was trained on, in words (only the encoders of
+        the modalities it reads).
+    embedding_counts : tuple of str
+        Cases with an embedding per modality at training, and the cases left without one.
+    saved : str
+        When the model was written (its config file's time, UTC).
+    evaluation : str
+        The evaluation table (markdown), ``""`` when none was found.
     """
 
     folder: Path
@@ -87,6 +103,15 @@ class ModelCard:
     evaluation_table: Path | None = None
     split_counts: dict[str, int] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    encoders: dict[str, str] = field(default_factory=dict)
+    profile: tuple[str, ...] = ()
+    embedding_counts: tuple[str, ...] = ()
+    saved: str = ""
+    evaluation: str = ""
+
+    @property
+    def n_train(self) -> int:
+        return self.split_counts.get("train", 0)
 
     def calibration_line(self) -> str:
         """``"calibrated (ECE 0.06 on 40 held-out cases, ...)"`` or what is missing."""
@@ -115,14 +140,13 @@ class ModelCard:
             f"{self.heldout_ece_before:.2f} before scaling; {self.heldout_source})"
         )
 
-    def lines(self) -> list[str]:
-        out = [
-            f"model: {self.folder}",
-            f"task {self.task} ({self.task_title}): {', '.join(self.classes)}",
-            f"inputs: {self.inputs}",
-        ]
+    def fidelity_lines(self) -> list[str]:
+        """What the model reads (and why the report matters), its grouping, calibration."""
+        out = [f"inputs: {self.inputs}"]
         if self.uses_report:
             out.append(f"note: {report_notice()}")
+        if self.level1_groups:
+            out.append("Level-1 classes, made of these Table 1 groups:")
         for cls, groups in self.level1_groups.items():
             out.append(f"  {cls} <- {'; '.join(groups)}")
         out.append(self.calibration_line())
@@ -131,9 +155,29 @@ class ModelCard:
                 "temperature per pattern: "
                 + ", ".join(f"{k} {v:.2f}" for k, v in self.temperatures_by_pattern.items())
             )
+        return out + [f"note: {n}" for n in self.notes]
+
+    def lines(self) -> list[str]:
+        """The whole card in words (``corebt info --model``, the viewer's "Model card…")."""
+        split = self.split_counts
+        out = [
+            f"model: {self.folder}",
+            f"task {self.task} ({self.task_title}): {', '.join(self.classes)}",
+            f"modalities: {', '.join(self.modalities)}",
+            "encoders: " + (", ".join(f"{m}: {e}" for m, e in self.encoders.items()) or "unknown"),
+            *self.fidelity_lines(),
+            *self.profile,
+            *self.embedding_counts,
+            f"trained on {self.n_train} cases ({split.get('validation', 0)} validation, "
+            f"{split.get('calibration', 0)} calibration, {split.get('test', 0)} held out)",
+            f"saved: {self.saved or 'unknown'}; temperature {self.temperature:.3f}",
+        ]
         if self.evaluation_table is not None:
             out.append(f"evaluation table: {self.evaluation_table}")
-        out += [f"note: {n}" for n in self.notes]
+        else:
+            out.append(
+                f"no evaluation table: run `corebt evaluate --out {self.folder / 'evaluation'}`"
+            )
         return out
 
     def to_json(self) -> dict:
@@ -144,6 +188,8 @@ class ModelCard:
         )
         data["level1_groups"] = {k: list(v) for k, v in self.level1_groups.items()}
         data["calibration_line"] = self.calibration_line()
+        data["profile"], data["embedding_counts"] = list(self.profile), list(self.embedding_counts)
+        data.pop("evaluation")  # the table's text: its path is there
         if not self.uses_report:  # an eq. 2 model mentions no report anywhere
             data.pop("uses_report")
             data.pop("report_reason")
@@ -165,9 +211,49 @@ def headline_row(uses_report: bool) -> str:
     return "Fusion + Report" if uses_report else "Fusion"
 
 
+def _profile_lines(model) -> tuple[str, ...]:
+    """The model's embedding profile in words, without the encoders of modalities it does
+    not read (an eq. 2 model names no report encoder)."""
+    from corebt_viewer.core.errors import CoreBTError
+    from corebt_viewer.services.fusion import model_profile
+
+    try:
+        lines = model_profile(model).describe()
+    except CoreBTError as exc:
+        return (f"embedding profile unknown: {exc}",)
+    if not model.uses_report:
+        lines = [line for line in lines if not line.strip().startswith("report:")]
+    return tuple(lines)
+
+
+def _evaluation(folder: Path, record: dict) -> tuple[Path | None, str]:
+    """The last evaluation's table (recorded, else in ``<model>/evaluation``) and its text."""
+    candidates = [Path(record["table"])] if record.get("table") else []
+    candidates += [folder / name / "table.md" for name in EVALUATION_DIRS]
+    for table in candidates:
+        if table.is_file():
+            return table, table.read_text(encoding="utf-8")
+    return None, ""
+
+
+def _read_record(path: Path) -> dict:
+    """The evaluation record, or ``{}`` when there is none; a broken one is an error."""
+    if not path.is_file():
+        return {}
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        from corebt_viewer.core.errors import InputError
+
+        raise InputError(
+            path,
+            f"cannot read the evaluation record ({exc}); delete it or run `corebt evaluate` again",
+        ) from exc
+
+
 def model_card(model_dir: str | Path, model=None) -> ModelCard:
     """The card of the model saved in `model_dir` (`model`: the loaded model, if at hand)."""
-    from corebt_viewer.services.fusion import load_model
+    from corebt_viewer.services.fusion import embedding_record_lines, load_model
 
     folder = Path(model_dir)
     model = model if model is not None else load_model(folder)
@@ -180,13 +266,12 @@ def model_card(model_dir: str | Path, model=None) -> ModelCard:
     # a model from before the calibration split fitted its temperature on validation cases
     fit = "calibration" if "fitted_on" in calibration else "validation"
     n_cal = int(calibration.get("n_cases", 0))
-    record = {}
-    record_path = folder / EVALUATION_RECORD
-    if record_path.is_file():
-        try:
-            record = json.loads(record_path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            record = {}
+    record = _read_record(folder / EVALUATION_RECORD)
+    table, evaluation = _evaluation(folder, record)
+    config = folder / "config.json"
+    saved = ""
+    if config.is_file():
+        saved = datetime.fromtimestamp(config.stat().st_mtime, UTC).strftime("%Y-%m-%d %H:%M UTC")
     return ModelCard(
         folder=folder,
         task=model.task,
@@ -198,7 +283,7 @@ def model_card(model_dir: str | Path, model=None) -> ModelCard:
         uses_report=model.uses_report,
         report_reason=REPORT_REASON if model.uses_report else None,
         temperature=float(model.temperature),
-        temperatures_by_pattern=model.temperatures_by_pattern,
+        temperatures_by_pattern=dict(model.temperatures_by_pattern),
         calibration_cases=n_cal,
         calibration_fit=fit,
         calibration_decision=str(calibration.get("selection", {}).get("decision", "")),
@@ -206,7 +291,12 @@ def model_card(model_dir: str | Path, model=None) -> ModelCard:
         heldout_ece_after=record.get("ece_after"),
         heldout_n=int(record.get("n", 0)),
         heldout_source=str(record.get("source", "")),
-        evaluation_table=Path(record["table"]) if record.get("table") else None,
+        evaluation_table=table,
         split_counts={k: len(v) for k, v in model.split.items()},
         notes=tuple(model.metrics.get("notes", ())),
+        encoders={m.title: str(e) for m, e in model.encoders.items() if m in set(model.modalities)},
+        profile=_profile_lines(model),
+        embedding_counts=tuple(embedding_record_lines(model.metrics.get("embedding", {}))),
+        saved=saved,
+        evaluation=evaluation,
     )

@@ -108,6 +108,18 @@ def _volume_name(key) -> str:
 # --------------------------------------------------------------------------- panels
 
 
+def model_line(prediction) -> str:
+    """What the page says about the model: its inputs, and why when it reads the report
+    (``"model: MRI + Pathology (eq. 2)"``); ``""`` without a prediction."""
+    from corebt_viewer.core.prediction import model_inputs_name, report_headline
+
+    if prediction is None:
+        return ""
+    uses_report = bool(_get(prediction, "uses_report", False))
+    line = f"model: {model_inputs_name(uses_report)}"
+    return f"{line} {report_headline(uses_report)}" if uses_report else line
+
+
 def _placeholder(ax, text: str) -> None:
     ax.set_axis_off()
     ax.text(
@@ -437,6 +449,9 @@ def render_case_summary(
     if notes:
         line += f"   notes: {notes.splitlines()[0][:80]}"
     head.text(0, 0.05, line, fontsize=8, color="0.3", transform=head.transAxes)
+    model = model_line(prediction)
+    if model:
+        head.text(0, 0.4, model, fontsize=8, color="0.15", transform=head.transAxes)
 
     _draw_mri(fig.add_subplot(grid[1, 0]), mri, mask, voxel_size, sequence_name, axis)
     right = grid[1, 1].subgridspec(2, 1, hspace=0.55)
@@ -464,9 +479,10 @@ def render_case_summary(
     )
 
     predicted = _get(prediction, "predicted", "")
+    meaning = _get(prediction, "ablation_mode", "")
     _table(
         fig.add_subplot(grid[3, 0]),
-        "Ablation (modalities kept)",
+        f"Ablation (modalities kept{f'; ablated = {meaning}' if meaning else ''})",
         ["Modalities", "Predicted", "P", f"P({predicted})"],
         _ablation_rows(prediction),
         "no ablation",
@@ -489,6 +505,8 @@ def render_case_summary(
             raise ValueError(f"unknown summary format {fmt!r}; use pdf or png")
         buffer = io.BytesIO()
         metadata = {"Title": f"CoRe-BT case summary {case_id}", "Creator": "CoRe-BT Viewer"}
+        if model:  # searchable in the file, not only drawn
+            metadata["Subject" if fmt == "pdf" else "Description"] = model
         fig.savefig(buffer, format=fmt, dpi=dpi, metadata=metadata)
         path = out.with_suffix(f".{fmt}")
         path.parent.mkdir(parents=True, exist_ok=True)

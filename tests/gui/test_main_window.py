@@ -432,7 +432,7 @@ def test_every_flag_and_seen_in_training_are_shown(window, demo_cohort):
         assert row.seen_in == "train" and row.cell(5).endswith("· seen")
         assert "seen in training" in row.tooltip(5)
         box = window.show_model_card()
-        assert "Trained on" in box.text() and "temperature" in box.text()
+        assert "trained on" in box.text() and "temperature" in box.text()
         box.close()
     finally:
         split["train"] = saved_train

@@ -122,3 +122,24 @@ def test_snapshot_taken_before_a_save_or_discard_is_never_written(cohort):
     assert session.write_autosave(snapshot) is None and session.recovery() is None
     session.history.undone()  # unsaved again: a fresh snapshot is written
     assert session.write_autosave(session.autosave_snapshot()) is not None
+
+
+def test_the_convention_and_its_evidence_are_stated(cohort):
+    """The real mask holds labels 0-2 only: BraTS 2021 is assumed, and the session says so
+    with the reason; with a label 3 the file itself says 2023."""
+    case = cohort["TCGA-DU-7294"]
+    image = nib.load(case.segmentation)
+    data = np.asarray(image.dataobj).copy()
+    assert set(np.unique(data).astype(int)) == {0, 1, 2}  # no enhancing tumour: ambiguous
+    assumed = MaskSession(cohort_root=cohort.root, case=case)
+    assert assumed.convention_assumed
+    assert assumed.convention_text.startswith("BraTS 2021 (enhancing tumour = 4), assumed: ")
+    assert "seg_convention" in assumed.convention_text
+    data[tuple(np.argwhere(data == 1)[0])] = 3
+    nib.save(nib.Nifti1Image(data, image.affine, image.header), case.segmentation)
+    session = MaskSession(cohort_root=cohort.root, case=case)
+    assert not session.convention_assumed
+    assert (
+        session.convention_text == "BraTS 2023 (enhancing tumour = 3), from the labels in the file"
+    )
+    assert MaskSession(cohort_root=cohort.root, case=cohort["NEW"]).convention_text == ""

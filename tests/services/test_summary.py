@@ -163,3 +163,30 @@ def test_pdf_heat_maps_are_matched_to_slides_by_file_name():
     )
     assert maps[0] is None and maps[1] is None
     assert maps[2] is not None and np.isfinite(maps[2]).any()
+
+
+def test_the_page_says_which_model_and_why_the_report_matters(tmp_path):
+    """A report model's summary says it reads the report, and why; eq. 2's says eq. 2."""
+
+    class Prediction:
+        classes = ("LGG", "HGG")
+        probabilities = np.array([0.3, 0.7])
+        predicted = "HGG"
+        weights = {"mri": 0.5, "report": 0.5}
+        ablation_mode = "paper"
+        uses_report = True
+
+    line = sm.model_line(Prediction())
+    assert line.startswith("model: MRI + Pathology + Report")
+    assert line.endswith("(uses the report: a final report usually states the diagnosis)")
+    pdf, png = sm.render_case_summary(case_id="P1", out=tmp_path / "r", prediction=Prediction())
+    assert b"a final report usually states the diagnosis" in pdf.read_bytes()
+    assert b"a final report usually states the diagnosis" in png.read_bytes()
+    Prediction.uses_report = False
+    assert sm.model_line(Prediction()) == "model: MRI + Pathology (eq. 2)"
+    (pdf,) = sm.render_case_summary(
+        case_id="P1", out=tmp_path / "e", prediction=Prediction(), formats=["pdf"], dpi=50
+    )
+    data = pdf.read_bytes()
+    assert b"eq. 2" in data and b"uses the report" not in data
+    assert sm.model_line(None) == ""

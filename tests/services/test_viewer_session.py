@@ -10,6 +10,7 @@ import pytest
 
 from corebt_viewer.core.case import Case, CaseLabels, Cohort
 from corebt_viewer.core.embedding import CaseEmbedding, PooledParts
+from corebt_viewer.core.errors import CoreBTError
 from corebt_viewer.core.modalities import Modality, Sequence
 from corebt_viewer.core.prediction import CasePrediction, TileContributions
 from corebt_viewer.embed.profile import make_profile
@@ -27,10 +28,15 @@ class FakeModel:
     settings: dict = field(default_factory=dict)
     temperature: float = 1.5
     encoders: dict = field(default_factory=dict)
+    metrics: dict = field(default_factory=dict)
+    uses_report: bool = False
+    temperatures_by_pattern: dict = field(default_factory=dict)
     calls: list = field(default_factory=list)
+    ablations: list = field(default_factory=list)
 
-    def predict(self, embedding, without=frozenset()):
+    def predict(self, embedding, without=frozenset(), ablation="missing"):
         self.calls.append((embedding.patient_id, frozenset(without)))
+        self.ablations.append(ablation)
         used = embedding.modalities & set(self.modalities) - set(without)
         tiles = []
         parts = embedding.parts.get(Modality.WSI)
@@ -53,7 +59,8 @@ class FakeModel:
             predicted=self.classes[0],
             available=embedding.modalities,
             used=frozenset(used),
-            ablation_mode="missing",
+            ablation_mode=ablation,
+            uses_report=self.uses_report,
             weights={m: 0.5 for m in used},
             gate=0.5,
             contributions={},
@@ -203,6 +210,8 @@ def test_the_embedding_profile_comes_from_the_model(cohort, monkeypatch):
 
 
 def test_model_card(cohort, tmp_path):
+    """The viewer's card is the one card: task, classes, grouping, profile, counts,
+    calibration, training cases, date and the evaluation table."""
     folder = tmp_path / "model"
     (folder / "evaluation").mkdir(parents=True)
     (folder / "config.json").write_text("{}")
@@ -210,16 +219,102 @@ def test_model_card(cohort, tmp_path):
     model = FakeModel(
         split={"train": ["P1", "x"], "validation": ["y"], "test": []},
         settings={"profile": make_profile(report="hashing-tfidf").to_json()},
-        encoders={Modality.WSI: "builtin-resnet"},
+        encoders={Modality.WSI: "builtin-resnet", Modality.REPORT: "hashing-tfidf"},
+        metrics={
+            "embedding": {"cases_with_embedding": {"wsi": 2}, "cases_with_files": {"wsi": 3}},
+            "calibration": {"n_cases": 6, "fitted_on": "calibration", "temperature": 1.5},
+        },
     )
     session, _ = open_session(cohort, model, {})
     session.model_dir = folder
     card = session.model_card()
     text = "\n".join(card.lines())
-    assert "Trained on 2 cases (1 validation, 0 held out)" in text
-    assert "temperature: 1.500" in text and "profile builtin" in text
-    assert "Pathology: builtin-resnet" in text and "Glioblastoma" in text
+    assert "trained on 2 cases (1 validation, 0 calibration, 0 held out)" in text
+    assert "temperature 1.500" in text and "profile builtin" in text
+    assert "Pathology: builtin-resnet" in text and "Pathology 2/3 cases" in text
+    assert "Other glioma <- Circumscribed Astrocytic Glioma" in text
+    assert "inputs: MRI + Pathology (eq. 2)" in text
+    assert "report" not in text.lower()  # an eq. 2 model names no report encoder
+    assert "held-out ECE not measured" in card.calibration_line()
     assert "| fusion | 0.8 |" in card.evaluation
+    assert card.evaluation_table == folder / "evaluation" / "table.md"
+    (folder / "last_evaluation.json").write_text(
+        '{"table": "%s", "n": 40, "ece_before": 0.12, "ece_after": 0.05, '
+        '"source": "held-out test split"}' % (folder / "evaluation" / "table.md")
+    )
+    line = session.model_card().calibration_line()
+    assert line.startswith("calibrated (ECE 0.05 on 40 held-out cases"), line
+    (folder / "last_evaluation.json").write_text("{broken")
+    with pytest.raises(CoreBTError, match="evaluation record"):
+        session.model_card()
+
+
+def test_report_model_says_why_in_its_card(cohort, tmp_path):
+    model = FakeModel(uses_report=True, modalities=(Modality.MRI, Modality.WSI, Modality.REPORT))
+    model.settings["profile"] = make_profile(report="hashing-tfidf").to_json()
+    session, _ = open_session(cohort, model, {})
+    session.model_dir = tmp_path / "level1+report"
+    text = "\n".join(session.model_card().lines())
+    assert "a final report usually states the diagnosis" in text
+    assert "report: hashing-tfidf" in text
+
+
+def test_the_ablation_meaning_is_kept_and_cached_per_meaning(cohort):
+    model = FakeModel()
+    session, shown = open_session(cohort, model, {"P1": embedding_of(cohort["P1"], ["a.svs"])})
+    session.open_case("P1")
+    assert shown[-1].prediction.ablation_mode == "missing"
+    session.set_ablation("paper")
+    assert shown[-1].prediction.ablation_mode == "paper" and session.ablation == "paper"
+    assert model.ablations[-1] == "paper"
+    # the paper meaning may ablate everything: the probes still vote
+    session.set_without({Modality.MRI, Modality.WSI})
+    assert shown[-1].status == "ready" and shown[-1].prediction.ablation_mode == "paper"
+    session.set_without(set())
+    n_calls = len(model.calls)
+    session.set_ablation("missing")
+    session.set_ablation("paper")
+    assert len(model.calls) == n_calls  # both meanings from the cache
+    assert shown[-1].prediction.ablation_mode == "paper"
+    with pytest.raises(ValueError, match="ablation meaning"):
+        session.set_ablation("other")
+
+
+def test_the_report_model_is_switched_to_and_back(cohort, tmp_path, monkeypatch):
+    base = tmp_path / "models" / "level1"
+    for folder in (base, base.with_name("level1+report")):
+        folder.mkdir(parents=True)
+        (folder / "config.json").write_text("{}")
+    eq2 = FakeModel()
+    with_report = FakeModel(uses_report=True)
+    loaded = []
+
+    def fake_load(path):
+        loaded.append(Path(path).name)
+        return with_report if Path(path).name.endswith("+report") else eq2
+
+    monkeypatch.setattr("corebt_viewer.services.fusion.load_model", fake_load)
+    embeddings = {"P1": embedding_of(cohort["P1"], ["a.svs"])}
+    session = ViewerSession(SyncRunner())
+    shown, listed = [], []
+    session.events.prediction_changed.connect(shown.append)
+    session.events.case_predictions.connect(listed.append)
+    session.open_cohort(cohort, model_dir=base, embeddings=embeddings)
+    session.open_case("P1")
+    assert session.model is eq2 and not session.uses_report_model
+    assert session.report_model_available()
+    assert not shown[-1].prediction.uses_report
+    session.use_report_model(True)
+    assert loaded == ["level1", "level1+report"] and session.model is with_report
+    assert session.uses_report_model and shown[-1].prediction.uses_report
+    assert listed[-1]["P1"].uses_report  # the case list follows
+    session.use_report_model(False)
+    assert session.model is eq2 and not shown[-1].prediction.uses_report
+    for path in base.with_name("level1+report").iterdir():
+        path.unlink()
+    assert not session.report_model_available()
+    with pytest.raises(CoreBTError, match="with-report"):
+        session.use_report_model(True)
 
 
 def write_mri_case(root: Path, rng: np.random.Generator) -> Case:

@@ -216,6 +216,7 @@ class PredictionWidget(QWidget):
         self.shown: tuple[str, str] | None = None
         self.source: str | None = None
         self.panel.without_changed.connect(self.session.set_without)
+        self.panel.ablation_changed.connect(self.session.set_ablation)
         self.panel.card_button.clicked.connect(self.show_model_card)
         events = self.session.events
         events.prediction_changed.connect(self._on_state)

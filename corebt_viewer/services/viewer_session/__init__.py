@@ -7,14 +7,12 @@ variants, the mask version each embedding used and the review states. Views subs
 """
 
 from corebt_viewer.services.viewer_session.events import SessionEvents
-from corebt_viewer.services.viewer_session.model_card import ModelCard, model_card
 from corebt_viewer.services.viewer_session.runner import Latest, SyncRunner, TaskHandle, TaskRunner
 from corebt_viewer.services.viewer_session.session import ViewerSession
 from corebt_viewer.services.viewer_session.shown import PredictionState, SlideTiles
 
 __all__ = [
     "Latest",
-    "ModelCard",
     "PredictionState",
     "SessionEvents",
     "SlideTiles",
@@ -22,5 +20,4 @@ __all__ = [
     "TaskHandle",
     "TaskRunner",
     "ViewerSession",
-    "model_card",
 ]

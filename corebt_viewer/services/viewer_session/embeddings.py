@@ -117,7 +117,7 @@ class CaseEmbeddings:
                 prediction = self.model.predict(embedding)
             except CoreBTError:
                 return
-            self.predictions.add((patient_id, frozenset()), prediction)
+            self.predictions.add((patient_id, frozenset(), "missing"), prediction)
             self.events.case_predictions.emit({patient_id: prediction})
 
     def _on_embed_failed(self, patient_id: str, message: str) -> None:

@@ -10,11 +10,13 @@ from corebt_viewer.core.case import Case, Cohort
 from corebt_viewer.core.errors import CoreBTError
 from corebt_viewer.core.lru import LRUCache
 from corebt_viewer.core.modalities import Modality
+from corebt_viewer.core.prediction import ABLATION_MODES
 from corebt_viewer.core.progress import report
 from corebt_viewer.core.tasks import get_task
+from corebt_viewer.services.model_card import ModelCard, model_card, model_task
 from corebt_viewer.services.viewer_session.embeddings import CaseEmbeddings
 from corebt_viewer.services.viewer_session.events import SessionEvents
-from corebt_viewer.services.viewer_session.model_card import ModelCard, model_card
+from corebt_viewer.services.viewer_session.model_choice import ModelChoice
 from corebt_viewer.services.viewer_session.runner import TaskRunner
 from corebt_viewer.services.viewer_session.shown import (
     PredictionState,
@@ -25,7 +27,7 @@ from corebt_viewer.services.viewer_session.shown import (
 
 log = logging.getLogger("corebt_viewer.session")
 DEFAULT_TASK = "level1"
-PREDICTION_CACHE = 512  # (case, switched-off modalities) -> prediction
+PREDICTION_CACHE = 512  # (case, switched-off modalities, ablation meaning) -> prediction
 CASE_PARTS = frozenset({"mri", "slides", "report", "prediction"})
 
 
@@ -34,7 +36,7 @@ def default_model_dir(cohort: Cohort, task: str = DEFAULT_TASK) -> Path:
     return Path(cohort.root) / ".corebt" / "models" / task
 
 
-class ViewerSession(CaseEmbeddings):
+class ViewerSession(CaseEmbeddings, ModelChoice):
     """The state of one viewer window, with no Qt.
 
     Parameters
@@ -55,6 +57,8 @@ class ViewerSession(CaseEmbeddings):
     case : Case or None
     without : frozenset of Modality
         The modalities the user switched off for the open case.
+    ablation : {"missing", "paper"}
+        What switching a modality off means (predictions are cached per meaning).
     embeddings : dict of str -> CaseEmbedding
     mask_used : dict of str -> str
         Per case, the mask version its MRI embedding used (``"original"``, ``"v002"``).
@@ -74,11 +78,12 @@ class ViewerSession(CaseEmbeddings):
         self.model_error = ""
         self.embeddings: dict = {}
         self.mask_used: dict[str, str] = {}
-        #: (patient, switched-off modalities) -> CasePrediction; a cached prediction is
-        #: kept (the panel and its plot cache know it by identity)
+        #: (patient, switched-off modalities, ablation meaning) -> CasePrediction; a cached
+        #: prediction is kept (the panel and its plot cache know it by identity)
         self.predictions: LRUCache = LRUCache(PREDICTION_CACHE)
         self.case: Case | None = None
         self.without: frozenset[Modality] = frozenset()
+        self.ablation = "missing"
         self.reviews: dict[str, str] = {}
         self.mask = None  # the open case's MaskSession, bound by the mask editor
         self.pending: set[str] = set()
@@ -143,7 +148,7 @@ class ViewerSession(CaseEmbeddings):
     @property
     def task(self):
         """The model's task (level 1 until a model is loaded)."""
-        return get_task(self.model.task if self.model is not None else DEFAULT_TASK)
+        return model_task(self.model) if self.model is not None else get_task(DEFAULT_TASK)
 
     def truth(self, case: Case) -> str | None:
         """The case's class for the model's task."""
@@ -158,7 +163,15 @@ class ViewerSession(CaseEmbeddings):
         return None
 
     def model_card(self) -> ModelCard | None:
-        return model_card(self.model, self.model_dir) if self.model is not None else None
+        return model_card(self.model_dir, self.model) if self.model is not None else None
+
+    def set_ablation(self, mode: str) -> None:
+        """What switching a modality off means: ``"missing"`` or ``"paper"``."""
+        if mode not in ABLATION_MODES:
+            raise ValueError(f"unknown ablation meaning {mode!r}; expected one of {ABLATION_MODES}")
+        if mode != self.ablation:
+            self.ablation = mode
+            self.refresh_prediction()
 
     def load_model(self) -> None:
         """Load the model, the cached embeddings and every case's prediction, in a task."""
@@ -207,7 +220,7 @@ class ViewerSession(CaseEmbeddings):
         self.mask_used = dict(used)
         self.predictions.clear()
         for pid, prediction in predictions.items():
-            self.predictions.add((pid, frozenset()), prediction)
+            self.predictions.add((pid, frozenset(), "missing"), prediction)
         self.events.model_changed.emit(self.model)  # true labels follow the model's task
         self.events.case_predictions.emit(dict(predictions))
         if self.case is not None:
@@ -266,11 +279,11 @@ class ViewerSession(CaseEmbeddings):
         embedding = self.embeddings.get(self.case.patient_id)
         if embedding is None:
             return None
-        key = (self.case.patient_id, self.without)
+        key = (self.case.patient_id, self.without, self.ablation)
         prediction = self.predictions.get(key)
         if prediction is None:
             prediction = self.predictions.add(
-                key, self.model.predict(embedding, without=self.without)
+                key, self.model.predict(embedding, without=self.without, ablation=self.ablation)
             )
         return prediction
 
@@ -294,7 +307,7 @@ class ViewerSession(CaseEmbeddings):
             self._show(PredictionState(pid, "embedding", f"Embedding {pid}{mask}…"))
             self._start_embedding(case)
             return
-        if not (self.usable() - self.without):
+        if self.ablation == "missing" and not (self.usable() - self.without):
             self._show(
                 PredictionState(
                     pid, "all_off", "Every modality is switched off: nothing to predict from"
@@ -341,15 +354,15 @@ class ViewerSession(CaseEmbeddings):
     def _predict_variants(self) -> None:
         """Predict the open case with each set of its modalities switched off, in a task,
         so that a switch in the panel shows its result with no model run on the UI thread."""
-        case, model = self.case, self.model
+        case, model, ablation = self.case, self.model, self.ablation
         embedding = self.embeddings.get(case.patient_id)
         pid = case.patient_id
         switchable = sorted(self.usable(), key=lambda m: m.value)
         variants = [
             frozenset(off)
-            for n in range(1, len(switchable))
+            for n in range(1, len(switchable) + (ablation == "paper"))
             for off in itertools.combinations(switchable, n)
-            if (pid, frozenset(off)) not in self.predictions
+            if (pid, frozenset(off), ablation) not in self.predictions
         ]
         if not variants:
             return
@@ -359,13 +372,13 @@ class ViewerSession(CaseEmbeddings):
             for off in variants:
                 if cancelled():
                     break
-                done[off] = model.predict(embedding, without=off)
+                done[off] = model.predict(embedding, without=off, ablation=ablation)
             return done
 
         def store(done: dict) -> None:
             if model is self.model and self.embeddings.get(pid) is embedding:
                 for off, prediction in done.items():
-                    self.predictions.add((pid, off), prediction)
+                    self.predictions.add((pid, off, ablation), prediction)
 
         self.runner.submit(task, key="variants", done=store)
 
