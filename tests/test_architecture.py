@@ -10,7 +10,7 @@ import corebt_viewer
 
 #: Modules that define torch ``nn.Module`` classes and so import torch at top level; every
 #: other module must import them lazily.
-TORCH_MODULES = ("corebt_viewer.fusion.model",)
+TORCH_MODULES = ("corebt_viewer.fusion.model", "corebt_viewer.embed.slide_encoders.longnet")
 
 HEAVY = ("torch", "openslide", "nibabel", "h5py", "napari", "PySide6", "vtk", "sklearn", "timm")
 

@@ -32,6 +32,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     info.add_argument("cohort", metavar="COHORT", help="manifest.csv or cohort folder")
     info.add_argument("--json", action="store_true", help="print the summary as JSON")
+    info.add_argument(
+        "--model",
+        metavar="MODEL_DIR",
+        help="also describe a trained model: task, classes, embedding profile, cases per modality",
+    )
     info.set_defaults(func=run_info)
 
 
@@ -71,12 +76,25 @@ def run_info(args: argparse.Namespace) -> int:
     from corebt_viewer.services.cohort import summarise
 
     summary = summarise(path=args.cohort)
+    card = None
+    if args.model:
+        from corebt_viewer.services.fusion import model_card
+
+        card = model_card(args.model)
     if args.json:
         import json
 
-        print(json.dumps(_as_json(summary), indent=2))
+        data = _as_json(summary)
+        if card is not None:
+            data["model"] = card
+        print(json.dumps(data, indent=2, default=str))
     else:
-        print("\n".join(format_summary(summary)))
+        lines = format_summary(summary)
+        if card is not None:
+            from corebt_viewer.services.fusion import model_card_lines
+
+            lines += ["", *model_card_lines(card)]
+        print("\n".join(lines))
     return 0
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from corebt_viewer.cli.profile_options import add_profile_options, profile_from_args, run_options
+
 TASK_NAMES = ("level1", "who_grade", "lgg_hgg")
 
 
@@ -19,9 +21,7 @@ def register(subparsers) -> None:
     train.add_argument("--task", required=True, choices=TASK_NAMES)
     train.add_argument("--out", help="model folder (default <cohort>/.corebt/models/<task>)")
     train.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    train.add_argument(
-        "--wsi-encoder", default="builtin", help="tile encoder of the embeddings (default builtin)"
-    )
+    add_profile_options(train)
     train.set_defaults(func=run_train)
 
     evaluate = subparsers.add_parser(
@@ -38,6 +38,7 @@ def register(subparsers) -> None:
     evaluate.add_argument(
         "--repeats", type=int, help="cross-validation repeats (default: enough for ~100 cases)"
     )
+    add_profile_options(evaluate)
     evaluate.set_defaults(func=run_evaluate)
 
     predict = subparsers.add_parser(
@@ -60,6 +61,7 @@ def register(subparsers) -> None:
         help="what hiding means: missing (default) or paper (only the residual is masked)",
     )
     predict.add_argument("--json", action="store_true", help="print JSON")
+    add_profile_options(predict)
     predict.set_defaults(func=run_predict)
 
 
@@ -84,7 +86,8 @@ def run_train(args: argparse.Namespace) -> int:
         out=args.out,
         seed=args.seed,
         progress=_progress(),
-        embed_options={"wsi_encoder": args.wsi_encoder} if args.wsi_encoder != "builtin" else None,
+        profile=profile_from_args(args),
+        **run_options(args),
     )
     print("\n".join(summary.lines()))
     return 0
@@ -100,6 +103,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
         cv=args.cv,
         repeats=args.repeats,
         progress=_progress(),
+        profile=profile_from_args(args),
+        **run_options(args),
     )
     print("\n".join(summary.lines()))
     return 0
@@ -130,7 +135,9 @@ def format_prediction(prediction) -> str:
         for seq, values in p.sequence_contributions.items():
             lines.append(f"  {seq:<9} " + " ".join(f"{v:+8.3f}" for v in values))
     if p.tile_contributions:
-        lines += ["", f"pathology term for {p.predicted}, by slide:"]
+        approximate = any(t.approximate for t in p.tile_contributions)
+        what = "occlusion attribution, approximate" if approximate else "exact"
+        lines += ["", f"pathology term for {p.predicted}, by slide ({what}):"]
         for t in p.tile_contributions:
             lines.append(f"  {t.slide}: {t.values.size} tiles, sum {t.values.sum():+.3f}")
     lines += ["", "ablation table:"]
@@ -161,6 +168,8 @@ def run_predict(args: argparse.Namespace) -> int:
         case_id=args.case,
         without=without,
         ablation=args.ablation,
+        profile=profile_from_args(args),
+        device=args.device,
     )
     if args.json:
         print(json.dumps(prediction.to_dict(), indent=1))

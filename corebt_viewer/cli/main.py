@@ -18,8 +18,10 @@ COMMAND_MODULES = (
     "cmd_demo",  # demo-data
     "cmd_data",  # validate, info
     "cmd_embed",  # tiles, embed
+    "cmd_slide",  # slide-embed
     "cmd_fusion",  # train, evaluate, predict
     "cmd_review",  # review
+    "cmd_annotations",  # annotations import, annotations export
 )
 
 

@@ -44,6 +44,31 @@ class PooledParts:
 
 
 @dataclass(frozen=True)
+class SlideOcclusion:
+    """A non-linear slide encoder's output with blocks of tiles left out (for heat maps).
+
+    Attributes
+    ----------
+    slide : str
+        The slide's name (as in the WSI parts' labels).
+    vector : ndarray (dim,)
+        The slide embedding with every tile.
+    coords : ndarray of int (n_tiles, 2)
+        Level-0 (x, y) of each tile.
+    tile_block : ndarray of int (n_tiles,)
+        The block each tile belongs to.
+    block_vectors : ndarray (n_blocks, dim)
+        The slide embedding with each block's tiles removed.
+    """
+
+    slide: str
+    vector: np.ndarray
+    coords: np.ndarray
+    tile_block: np.ndarray
+    block_vectors: np.ndarray
+
+
+@dataclass(frozen=True)
 class CaseEmbedding:
     """Embeddings of one case, one vector per available modality.
 
@@ -58,6 +83,11 @@ class CaseEmbedding:
         Optional: the parts each vector pools (for exact explanations).
     flags : dict of str -> str
         Notes such as ``{"mri": "no mask: whole-brain features only"}``.
+    occlusion : tuple of SlideOcclusion
+        Per slide, when a non-linear slide encoder made the pathology vector (its parts are
+        then the slide vectors, and tile heat maps are approximate).
+    profile : str
+        Name of the embedding profile that made the vectors (empty when unknown).
     """
 
     patient_id: str
@@ -65,6 +95,8 @@ class CaseEmbedding:
     encoders: dict[Modality, str] = field(default_factory=dict)
     parts: dict[Modality, PooledParts] = field(default_factory=dict)
     flags: dict[str, str] = field(default_factory=dict)
+    occlusion: tuple[SlideOcclusion, ...] = ()
+    profile: str = ""
 
     @property
     def modalities(self) -> frozenset[Modality]:

@@ -64,12 +64,17 @@ class TileContributions:
         Level-0 (x, y) of each tile, or an empty array when unknown.
     values : ndarray, shape (n_tiles,)
         Logit contribution of each tile to the predicted class.
+    approximate : bool
+        True when a non-linear slide encoder made the slide vector: the values are then an
+        occlusion attribution (the pathology term's drop when the tile's block is left out,
+        shared among the block's tiles), not an exact decomposition.
     """
 
     slide: str
     group: int
     coords: np.ndarray
     values: np.ndarray
+    approximate: bool = False
 
 
 @dataclass(frozen=True)

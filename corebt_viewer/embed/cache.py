@@ -51,8 +51,22 @@ def file_fingerprint(path: str | Path, chunk: int = 1 << 20) -> str:
 
 
 def file_identity(path: str | Path) -> dict:
-    """What identifies an input file: name, size, modification time and partial hash."""
+    """What identifies an input file: name, size, modification time and partial hash.
+
+    A folder (a DICOM whole-slide series) is identified by its files together: their total
+    size, newest modification time and the hash of each file's name and fingerprint.
+    """
     path = Path(path)
+    if path.is_dir():
+        files = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
+        stats = [p.stat() for p in files]
+        parts = [[p.name, file_fingerprint(p)] for p in files]
+        return {
+            "name": path.name,
+            "size": int(sum(st.st_size for st in stats)),
+            "mtime_ns": int(max((st.st_mtime_ns for st in stats), default=0)),
+            "partial_sha256": stable_hash(parts),
+        }
     st = path.stat()
     return {
         "name": path.name,
@@ -114,7 +128,7 @@ class SlideFeatures:
 
     @property
     def vector(self) -> np.ndarray:
-        """Slide embedding: the mean over tiles (the paper's choice)."""
+        """The tile mean (the `mean` aggregator; the paper uses the slide encoder)."""
         return self.features.mean(axis=0)
 
 

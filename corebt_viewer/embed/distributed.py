@@ -18,31 +18,30 @@ _ENCODERS: dict = {}
 _ENCODERS_LOCK = threading.Lock()
 
 
-def _worker_encoder(choice, tiling, device: str):
+def _worker_encoder(profile, device: str):
     from corebt_viewer.core.modalities import Modality
-    from corebt_viewer.embed.pipeline import EncoderSet
+    from corebt_viewer.embed.encoder_set import EncoderSet
 
-    key = (repr(choice), repr(tiling), device)
+    key = (profile.fingerprint(), device)
     with _ENCODERS_LOCK:
         if key not in _ENCODERS:
-            _ENCODERS[key] = EncoderSet(choice, device=device, tiling=tiling).get(Modality.WSI)
+            _ENCODERS[key] = EncoderSet(profile, device=device).get(Modality.WSI)
         return _ENCODERS[key]
 
 
-def embed_slide_task(path: str, choice, tiling, device: str, batch_size: int, workers: int):
+def embed_slide_task(path: str, profile, device: str, batch_size: int, workers: int):
     """The task run on a worker: embed one slide, return its SlideFeatures."""
-    from corebt_viewer.embed.pipeline import embed_slide
+    from corebt_viewer.embed.slides import embed_slide
 
-    encoder = _worker_encoder(choice, tiling, device)
-    return embed_slide(path, encoder, tiling=tiling, batch_size=batch_size, workers=workers)
+    encoder = _worker_encoder(profile, device)
+    return embed_slide(path, encoder, tiling=profile.tiling, batch_size=batch_size, workers=workers)
 
 
 def embed_slides_on_dask(
     slides: list[Path],
     *,
     scheduler,
-    choice,
-    tiling,
+    profile,
     device: str = "auto",
     batch_size: int = 64,
     workers: int = 2,
@@ -74,8 +73,7 @@ def embed_slides_on_dask(
             client.submit(
                 embed_slide_task,
                 str(s),
-                choice,
-                tiling,
+                profile,
                 device,
                 batch_size,
                 workers,

@@ -151,7 +151,7 @@ def make_tile_grid(
     ys, xs = np.mgrid[0:n_y, 0:n_x]
     coords = np.stack([xs.ravel(), ys.ravel()], axis=1).astype(np.int64) * tile_level0
     fractions = tissue_fractions(tissue, coords, tile_level0) if len(coords) else np.zeros(0)
-    notes: list[str] = []
+    notes: list[str] = list(getattr(tissue, "notes", ()))
     if not mpp:
         notes.append("slide resolution unknown: tiles taken at level 0 without resampling")
     keep = fractions >= min_tissue

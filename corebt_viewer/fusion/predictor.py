@@ -195,6 +195,7 @@ class FusionPredictor:
             )
         without = frozenset(without)
         self.check_encoders(embedding)
+        self.check_profile(embedding)
         available = self.available_in(embedding)
         used = available - without
         if not available:
@@ -280,11 +281,28 @@ class FusionPredictor:
         self._parts_cache.put(key, values)
         return values
 
+    @property
+    def profile_name(self) -> str:
+        """Name of the embedding profile the model was trained on (empty when unknown)."""
+        return str((self.settings.get("profile") or {}).get("name", ""))
+
+    def check_profile(self, embedding: CaseEmbedding) -> None:
+        """Refuse an embedding made with another profile than the model's."""
+        expected = self.profile_name
+        if expected and embedding.profile and embedding.profile != expected:
+            raise InputError(
+                None,
+                f"case {embedding.patient_id} was embedded with profile {embedding.profile!r}, "
+                f"but the model was trained on profile {expected!r}",
+            )
+
     def _tile_contributions(
         self, embedding: CaseEmbedding, weights: Mapping[Modality, float], cls: int, flags: dict
     ) -> tuple[TileContributions, ...]:
         if Modality.WSI not in weights:
             return ()
+        if embedding.occlusion:
+            return self._occlusion_contributions(embedding, weights[Modality.WSI], cls, flags)
         values = self.part_logits(embedding, Modality.WSI)
         if values is None:
             if Modality.WSI in embedding.parts:
@@ -295,6 +313,37 @@ class FusionPredictor:
         out = []
         for name, group, index, coords in self._slides_of(embedding.patient_id, parts):
             out.append(TileContributions(name, group, coords, per_tile[index]))
+        return tuple(out)
+
+    def _occlusion_contributions(
+        self, embedding: CaseEmbedding, weight: float, cls: int, flags: dict
+    ) -> tuple[TileContributions, ...]:
+        """Approximate tile map of a slide encoder: occlusion of tile blocks.
+
+        A block's value is the drop of the pathology term (class `cls`) when the block's
+        tiles are left out of its slide, spread evenly over the block's tiles.
+        """
+        from corebt_viewer.fusion.explain import folded_probe
+
+        parts = embedding.parts[Modality.WSI]
+        probe_w, _ = folded_probe(
+            *self._probe_numpy(Modality.WSI), self.standardisers[Modality.WSI]
+        )
+        share = np.asarray(parts.weights, np.float64)
+        out = []
+        for group, occ in enumerate(embedding.occlusion):
+            n_blocks = occ.block_vectors.shape[0]
+            values = np.zeros(occ.tile_block.shape[0])
+            if n_blocks:
+                delta = (occ.vector[None, :] - occ.block_vectors).astype(np.float64)
+                drop = weight * share[group] * (delta @ probe_w[cls])
+                sizes = np.bincount(occ.tile_block, minlength=n_blocks).astype(float)
+                values = (drop / np.maximum(sizes, 1.0))[occ.tile_block]
+            out.append(TileContributions(occ.slide, group, occ.coords, values, approximate=True))
+        flags["tiles"] = (
+            "pathology heat map is approximate: occlusion of blocks of tiles through the slide "
+            "encoder (the encoder is not linear, so exact tile shares do not exist)"
+        )
         return tuple(out)
 
     def _slides_of(self, patient_id: str, parts) -> list[tuple[str, int, np.ndarray, np.ndarray]]:

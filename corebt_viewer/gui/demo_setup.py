@@ -47,16 +47,17 @@ def ensure_demo(
             )
         )
     cohort = read_cohort(manifest)
-    from corebt_viewer.services.embedding import embed_cohort
+    from corebt_viewer.services.embedding import builtin_profile, embed_cohort
 
     report(progress, 1, 3, "embedding the demo cohort", "embed")
-    embed_cohort(cohort=cohort, progress=progress, cancel=cancel)
+    profile = builtin_profile()
+    embed_cohort(cohort=cohort, profile=profile, progress=progress, cancel=cancel)
     model_dir = cohort.root / ".corebt" / "models" / task
     if not model_dir.is_dir() or not any(model_dir.iterdir()):
         from corebt_viewer.services.fusion import train_model
 
         report(progress, 2, 3, "training the demo model", "train")
-        train_model(cohort=cohort, task=task, out=model_dir, progress=progress)
+        train_model(cohort=cohort, task=task, out=model_dir, profile=profile, progress=progress)
     report(progress, 3, 3, "demo ready", "demo")
     (root / DONE_STAMP).write_text("ok\n")
     return manifest

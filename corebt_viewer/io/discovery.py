@@ -2,8 +2,9 @@
 
 BraTS 2021 (and older) names files ``<id>_t1.nii.gz``, ``_t1ce``, ``_t2``, ``_flair`` and
 ``_seg``; BraTS 2023 ``<id>-t1n.nii.gz``, ``-t1c``, ``-t2w``, ``-t2f`` and ``-seg``. Files of
-one id in one folder form a case. Slides (``<id>*.svs``, ``.ndpi``...) and a report
-(``<id>*.txt``) beside them join the case. Discovered cases carry no labels.
+one id in one folder form a case. Slides (``<id>*.svs``, ``.ndpi``..., or a folder
+``<id>*/`` of DICOM whole-slide instances) and a report (``<id>*.txt``) beside them join the
+case. Discovered cases carry no labels.
 """
 
 from __future__ import annotations
@@ -53,6 +54,19 @@ def match_brats_name(name: str) -> tuple[str, str, Sequence | str] | None:
         if match:
             return layout, match["id"], roles[match["role"].lower()]
     return None
+
+
+def _dicom_slide_folders(folder: Path, case_id: str) -> list[Path]:
+    """Folders of DICOM whole-slide instances beside a case's files, named after the case."""
+    from corebt_viewer.io.slides.dicom import is_dicom_folder
+
+    with os.scandir(folder) as entries:
+        names = sorted(
+            e.name
+            for e in entries
+            if e.is_dir() and e.name.startswith(case_id) and not e.name.startswith(".")
+        )
+    return [folder / name for name in names if is_dicom_folder(folder / name)]
 
 
 def discover_cohort(folder: str | Path) -> tuple[Cohort, list[CohortProblem]]:
@@ -121,6 +135,7 @@ def discover_cohort(folder: str | Path) -> tuple[Cohort, list[CohortProblem]]:
             continue
         extras = [p for p in others.get(here, []) if p.name.startswith(case_id)]
         slides = tuple(p for p in extras if p.name.lower().endswith(SLIDE_SUFFIXES))
+        slides += tuple(_dicom_slide_folders(here, case_id))
         reports = [p for p in extras if p.name.lower().endswith(REPORT_SUFFIXES)]
         cases[case_id] = Case(
             patient_id=case_id,

@@ -5,7 +5,8 @@ Columns (``MANIFEST_COLUMNS``)::
     patient_id, level1, subtype, who_grade, t1, t1c, t2, flair, seg, slides, report
 
 Labels may be empty (unlabelled case); ``level1`` and ``subtype`` use the names of the
-paper's Table 1; ``slides`` holds several paths separated by ``;``; paths are relative to
+paper's Table 1; ``slides`` holds several paths separated by ``;`` (a slide may be a folder of
+DICOM whole-slide instances); paths are relative to
 the manifest's folder unless absolute. Reading checks the labels and that every file
 exists; :func:`corebt_viewer.io.validate.validate_cohort` also opens the files.
 """
@@ -211,6 +212,13 @@ def _parse_case(pid: str, values: dict[str, str], base: Path, report) -> Case:
             report("file not found", role, file)
             return None
         if file.is_dir():
+            if role == "slide":
+                from corebt_viewer.io.slides.dicom import is_dicom_folder
+
+                if is_dicom_folder(file):
+                    return file  # a DICOM whole-slide image: one slide, several files
+                report("is a folder without DICOM files, not a slide", role, file)
+                return None
             report("is a folder, not a file", role, file)
             return None
         return file

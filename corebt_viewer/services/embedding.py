@@ -11,11 +11,16 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from corebt_viewer.core.case import Case, Cohort
 from corebt_viewer.core.embedding import CaseEmbedding
+from corebt_viewer.core.errors import InputError
 from corebt_viewer.core.modalities import Modality
 from corebt_viewer.core.progress import Cancelled, ProgressCallback, report
+
+if TYPE_CHECKING:
+    from corebt_viewer.embed.profile import EmbeddingProfile
 
 
 @dataclass
@@ -38,7 +43,10 @@ class EmbedSummary:
         MRI and report entries computed / reused.
     failures : list of str
         One line per file that could not be embedded.
+    missing : list of str
+        One line per case left without a modality it has, with the reason.
     cache_dir : Path
+    profile : EmbeddingProfile
     """
 
     cases: int = 0
@@ -51,11 +59,13 @@ class EmbedSummary:
     entries_embedded: dict = field(default_factory=dict)
     entries_cached: dict = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
     cache_dir: Path | None = None
+    profile: EmbeddingProfile | None = None
 
     @property
     def ok(self) -> bool:
-        return not self.failures
+        return not self.failures and not self.missing
 
     @property
     def did_nothing(self) -> bool:
@@ -64,7 +74,8 @@ class EmbedSummary:
 
     def lines(self) -> list[str]:
         """The summary in plain words (one item per line)."""
-        out = [
+        out = list(self.profile.describe()) if self.profile is not None else []
+        out += [
             f"cases: {self.cases}",
             f"slides: {self.slides_embedded} embedded, {self.slides_cached} from cache",
             f"tiles: {self.tiles_embedded} embedded ({self.tiles_total} in all slides)",
@@ -81,6 +92,9 @@ class EmbedSummary:
         out.append(f"time: {self.seconds:.1f} s; cache: {self.cache_dir}")
         out.append(f"failures: {len(self.failures)}")
         out += [f"  {f}" for f in self.failures]
+        if self.missing:
+            out.append(f"cases left without a modality they have: {len(self.missing)}")
+            out += [f"  {m}" for m in self.missing]
         return out
 
 
@@ -92,46 +106,6 @@ def _as_cohort(cohort) -> Cohort:
     return read_cohort(cohort)
 
 
-def _settings(
-    *,
-    wsi_encoder="builtin",
-    weights=None,
-    mri_encoder="mri-builtin",
-    mri_weights=None,
-    mri_config=None,
-    report_encoder=None,
-    target_mpp=0.5,
-    tile_size=256,
-    min_tissue=0.25,
-    mpp_override=None,
-):
-    from corebt_viewer.embed.encoders import encoder_info
-    from corebt_viewer.embed.pipeline import EncoderChoice, TilingSettings
-
-    for name, modality in (
-        (wsi_encoder, Modality.WSI),
-        (mri_encoder, Modality.MRI),
-        (report_encoder, Modality.REPORT),
-    ):
-        if name is not None and encoder_info(name).modality is not modality:
-            raise ValueError(f"encoder {name!r} is not a {modality.title} encoder")
-    choice = EncoderChoice(
-        wsi=wsi_encoder,
-        wsi_weights=weights,
-        mri=mri_encoder,
-        mri_weights=mri_weights,
-        mri_config=mri_config,
-        report=report_encoder,
-    )
-    tiling = TilingSettings(
-        target_mpp=float(target_mpp),
-        tile_size=int(tile_size),
-        min_tissue=float(min_tissue),
-        mpp_override=mpp_override,
-    )
-    return choice, tiling
-
-
 def _parse_modalities(modalities) -> frozenset[Modality]:
     if modalities is None:
         return frozenset(Modality)
@@ -140,12 +114,76 @@ def _parse_modalities(modalities) -> frozenset[Modality]:
     return frozenset(Modality.parse(m) if isinstance(m, str) else m for m in modalities)
 
 
+def cache_root(cohort: Cohort, cache_dir=None) -> Path:
+    """The cohort's embedding cache folder (``<root>/.corebt/embeddings`` by default)."""
+    from corebt_viewer.embed.cache import EmbeddingCache
+
+    return EmbeddingCache.for_cohort(cohort.root, cache_dir).root
+
+
+def resolve_profile(*, cohort, profile=None, cache_dir=None) -> EmbeddingProfile:
+    """The embedding profile to use: given, named (read from the cache) or the cache's only one.
+
+    Parameters
+    ----------
+    cohort : Cohort or path
+    profile : EmbeddingProfile, str or None
+        A profile, the name of one recorded in the cohort's cache, or ``None``: the cache's
+        only profile, or the built-in profile when the cache holds none.
+
+    Raises
+    ------
+    InputError
+        A name the cache does not hold, or several profiles and none chosen.
+    """
+    from corebt_viewer.embed.profile import EmbeddingProfile, list_profiles, load_profile
+
+    if isinstance(profile, EmbeddingProfile):
+        return profile
+    root = cache_root(_as_cohort(cohort), cache_dir)
+    if isinstance(profile, str):
+        return load_profile(root, profile)
+    if profile is not None:
+        raise TypeError(f"profile must be an EmbeddingProfile, a name or None, not {profile!r}")
+    found = list_profiles(root)
+    if len(found) == 1:
+        return found[0]
+    if len(found) > 1:
+        names = ", ".join(p.name for p in found)
+        raise InputError(root, f"several embedding profiles ({names}): choose one with --profile")
+    from corebt_viewer.embed.profile import make_profile
+
+    return make_profile()
+
+
+def builtin_profile() -> EmbeddingProfile:
+    """The profile of the built-in encoders (no weights), named ``builtin``."""
+    from corebt_viewer.embed.profile import make_profile
+
+    return make_profile()
+
+
+def missing_modalities(case: Case, embedding: CaseEmbedding | None, wanted, failures) -> list[str]:
+    """One line per modality the case has (and `wanted`) that yielded no embedding."""
+    have = embedding.modalities if embedding is not None else frozenset()
+    lines = []
+    for modality in sorted(case.modalities & frozenset(wanted) - have, key=lambda m: m.value):
+        what = "slide" if modality is Modality.WSI else modality.value
+        reasons = [
+            f"{Path(f.path).name or f.what}: {f.problem}"
+            for f in failures
+            if f.patient_id == case.patient_id and f.what == what
+        ]
+        reason = "; ".join(reasons) or "not in the embedding cache of this profile"
+        lines.append(f"{case.patient_id}: no {modality.title} embedding ({reason})")
+    return lines
+
+
 def embed_cohort(
     *,
     cohort,
+    profile=None,
     modalities=None,
-    wsi_encoder: str = "builtin",
-    weights=None,
     device: str = "auto",
     workers: int = 2,
     batch_size: int = 64,
@@ -153,26 +191,19 @@ def embed_cohort(
     scheduler=None,
     progress: ProgressCallback | None = None,
     cancel: Callable[[], bool] | None = None,
-    mri_encoder: str = "mri-builtin",
-    mri_weights=None,
-    mri_config=None,
-    report_encoder: str | None = None,
-    target_mpp: float = 0.5,
-    tile_size: int = 256,
-    min_tissue: float = 0.25,
-    mpp_override: float | None = None,
     compile_encoder: bool = False,
 ) -> EmbedSummary:
-    """Embed every case of a cohort, filling the cache; reruns skip what is done.
+    """Embed every case of a cohort with one profile, filling the cache; reruns skip what is done.
 
     Parameters
     ----------
     cohort : Cohort or path
         A cohort, or its manifest / folder.
+    profile : EmbeddingProfile, str or None
+        See :func:`resolve_profile`; it is recorded in the cache (a different profile of the
+        same name there is an error naming both).
     modalities : iterable of Modality or str, optional
         Subset to embed (default all three).
-    wsi_encoder, weights : str, path
-        Tile encoder (``builtin``, ``gigapath``) and its weights folder or file.
     device : str
         ``auto``, ``cpu`` or ``cuda``.
     workers, batch_size : int
@@ -186,52 +217,38 @@ def embed_cohort(
         ``"slides"`` for Dask results.
     cancel : callable, optional
         Returns True to stop; the run raises :class:`Cancelled` (what is done stays cached).
-    mri_encoder, mri_weights, mri_config, report_encoder
-        MRI encoder (``mri-builtin``, ``mri-torchscript`` with a model and config) and report
-        encoder (``minilm``, ``hashing-tfidf``; default MiniLM when installed).
-    target_mpp, tile_size, min_tissue, mpp_override
-        Tiling settings.
     compile_encoder : bool
-        ``torch.compile`` the tile encoder on CUDA (gigapath: about 30% faster on an H200,
-        after about 30 s of compilation).
+        ``torch.compile`` the tile encoder on CUDA (gigapath).
 
     Returns
     -------
     EmbedSummary
-        Counts, speed and one line per failure (bad files are skipped, not fatal).
+        Counts, speed, one line per failure and per case left without a modality it has.
     """
     from corebt_viewer.embed.cache import EmbeddingCache
     from corebt_viewer.embed.pipeline import EncoderSet, RunStats, embed_one_case
+    from corebt_viewer.embed.profile import save_profile
 
     started = time.perf_counter()
     cohort = _as_cohort(cohort)
     wanted = _parse_modalities(modalities)
-    choice, tiling = _settings(
-        wsi_encoder=wsi_encoder,
-        weights=weights,
-        mri_encoder=mri_encoder,
-        mri_weights=mri_weights,
-        mri_config=mri_config,
-        report_encoder=report_encoder,
-        target_mpp=target_mpp,
-        tile_size=tile_size,
-        min_tissue=min_tissue,
-        mpp_override=mpp_override,
-    )
+    profile = resolve_profile(cohort=cohort, profile=profile, cache_dir=cache_dir)
     cache = EmbeddingCache.for_cohort(cohort.root, cache_dir)
-    encoders = EncoderSet(choice, device=device, tiling=tiling, compile=compile_encoder)
+    save_profile(cache.root, profile)
+    encoders = EncoderSet(profile, device=device, compile=compile_encoder)
     stats = RunStats()
     computed: dict = {}
     if scheduler is not None and Modality.WSI in wanted:
         computed = _compute_slides_on_dask(
-            cohort, choice, tiling, cache, scheduler, device, batch_size, workers, progress, cancel
+            cohort, profile, cache, scheduler, device, batch_size, workers, progress, cancel
         )
     total = len(cohort.cases)
+    missing: list[str] = []
     for index, case in enumerate(cohort.cases):
         if cancel is not None and cancel():
             raise Cancelled()
         report(progress, index, total, f"case {index + 1}/{total}: {case.patient_id}", "cases")
-        embed_one_case(
+        embedding = embed_one_case(
             case,
             encoders,
             cache,
@@ -243,6 +260,7 @@ def embed_cohort(
             cancel=cancel,
             computed=computed,
         )
+        missing += missing_modalities(case, embedding, wanted, stats.failures)
     report(progress, total, total, f"{total} cases done", "cases")
     seconds = time.perf_counter() - started
     return EmbedSummary(
@@ -259,36 +277,30 @@ def embed_cohort(
         entries_embedded=dict(stats.entries_embedded),
         entries_cached=dict(stats.entries_cached),
         failures=[str(f) for f in stats.failures],
+        missing=missing,
         cache_dir=cache.root,
+        profile=profile,
     )
 
 
 def _compute_slides_on_dask(
-    cohort, choice, tiling, cache, scheduler, device, batch_size, workers, progress, cancel
+    cohort, profile, cache, scheduler, device, batch_size, workers, progress, cancel
 ):
     """Send every slide not validly cached to the cluster; return path -> result."""
-    from corebt_viewer.embed.cache import read_slide_features
     from corebt_viewer.embed.distributed import embed_slides_on_dask
-    from corebt_viewer.embed.pipeline import slide_cache_key
+    from corebt_viewer.embed.slides import SlideStore
 
-    tag = choice.tag(Modality.WSI, tiling)
-    todo = []
-    for case in cohort.cases:
-        for slide in case.slides:
-            slide = Path(slide)
-            if (
-                slide.is_file()
-                and read_slide_features(
-                    cache.slide_path(tag, slide), cache_key=slide_cache_key(choice, tiling, slide)
-                )
-                is None
-            ):
-                todo.append(slide)
+    store = SlideStore(profile, cache)
+    todo = [
+        Path(slide)
+        for case in cohort.cases
+        for slide in case.slides
+        if Path(slide).exists() and store.cached_tiles(Path(slide)) is None
+    ]
     return embed_slides_on_dask(
         todo,
         scheduler=scheduler,
-        choice=choice,
-        tiling=tiling,
+        profile=profile,
         device=device,
         batch_size=batch_size,
         workers=workers,
@@ -301,36 +313,34 @@ def embed_case(
     *,
     cohort,
     case,
+    profile,
     modalities=None,
-    wsi_encoder: str = "builtin",
-    weights=None,
     device: str = "auto",
     workers: int = 2,
     batch_size: int = 64,
     cache_dir=None,
     progress: ProgressCallback | None = None,
     cancel: Callable[[], bool] | None = None,
-    **options,
 ) -> CaseEmbedding:
-    """Embed one case (using and filling the cache); `case` is a Case or a patient id.
+    """Embed one case with `profile` (using and filling the cache); `case` is a Case or an id.
 
-    Files that fail are left out of the result (see ``CaseEmbedding.flags["failures"]``).
+    Files that fail are left out of the result and named in ``flags["failures"]``.
     """
     from corebt_viewer.embed.cache import EmbeddingCache
     from corebt_viewer.embed.pipeline import EncoderSet, RunStats, embed_one_case
 
     cohort = _as_cohort(cohort)
     case = case if isinstance(case, Case) else cohort[str(case)]
-    options.pop("scheduler", None)
-    choice, tiling = _settings(wsi_encoder=wsi_encoder, weights=weights, **options)
+    profile = resolve_profile(cohort=cohort, profile=profile, cache_dir=cache_dir)
     cache = EmbeddingCache.for_cohort(cohort.root, cache_dir)
     stats = RunStats()
+    wanted = _parse_modalities(modalities)
     embedding = embed_one_case(
         case,
-        EncoderSet(choice, device=device, tiling=tiling),
+        EncoderSet(profile, device=device),
         cache,
         stats,
-        modalities=_parse_modalities(modalities),
+        modalities=wanted,
         batch_size=batch_size,
         workers=workers,
         progress=progress,
@@ -338,29 +348,25 @@ def embed_case(
     )
     if stats.failures:
         embedding.flags["failures"] = "; ".join(str(f) for f in stats.failures)
+    for line in missing_modalities(case, embedding, wanted, stats.failures):
+        embedding.flags.setdefault("missing", line)
     return embedding
 
 
 def load_cohort_embeddings(
-    *,
-    cohort,
-    cache_dir=None,
-    wsi_encoder: str = "builtin",
-    weights=None,
-    modalities=None,
-    **options,
+    *, cohort, profile, cache_dir=None, modalities=None
 ) -> dict[str, CaseEmbedding]:
-    """Cached embeddings of a cohort (nothing is computed; cases with nothing cached are absent)."""
+    """Cached embeddings of a cohort for `profile` (nothing is computed; absent cases left out)."""
     from corebt_viewer.embed.cache import EmbeddingCache
     from corebt_viewer.embed.pipeline import load_case_from_cache
 
     cohort = _as_cohort(cohort)
-    choice, tiling = _settings(wsi_encoder=wsi_encoder, weights=weights, **options)
+    profile = resolve_profile(cohort=cohort, profile=profile, cache_dir=cache_dir)
     cache = EmbeddingCache.for_cohort(cohort.root, cache_dir)
     wanted = _parse_modalities(modalities)
     out = {}
     for case in cohort.cases:
-        embedding = load_case_from_cache(case, choice, tiling, cache, wanted)
+        embedding = load_case_from_cache(case, profile, cache, wanted)
         if embedding is not None:
             out[case.patient_id] = embedding
     return out

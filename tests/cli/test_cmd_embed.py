@@ -99,12 +99,8 @@ def test_embed_killed_midway_then_rerun_equals_uninterrupted(tmp_path):
         _embed_command(manifest, clean_cache), env=env, capture_output=True, text=True, timeout=300
     )
     assert clean.returncode == 0, clean.stderr
-    a = load_cohort_embeddings(
-        cohort=manifest, cache_dir=killed_cache, report_encoder="hashing-tfidf"
-    )
-    b = load_cohort_embeddings(
-        cohort=manifest, cache_dir=clean_cache, report_encoder="hashing-tfidf"
-    )
+    a = load_cohort_embeddings(cohort=manifest, profile=None, cache_dir=killed_cache)
+    b = load_cohort_embeddings(cohort=manifest, profile=None, cache_dir=clean_cache)
     assert set(a) == set(b) == {"P001", "P002", "P003"}
     for pid in a:
         for modality in (Modality.WSI, Modality.REPORT):

@@ -35,8 +35,12 @@ def fake_cohort(tmp_path, monkeypatch):
     cohort = Cohort(tmp_path, cases)
     assert cases[0].target(get_task("lgg_hgg")) == labels[cases[0].patient_id]
     monkeypatch.setattr(service, "as_cohort", lambda c: cohort)
-    monkeypatch.setattr(service, "cohort_embeddings", lambda *a, **k: embeddings)
-    monkeypatch.setattr(service, "case_embedding", lambda c, pid, o=None: embeddings[pid])
+    from corebt_viewer.embed.profile import make_profile
+
+    counts = {"mri": len(embeddings), "wsi": len(embeddings)}
+    found = service.CohortEmbeddings(make_profile(), embeddings, [], counts, counts)
+    monkeypatch.setattr(service, "cohort_embeddings", lambda *a, **k: found)
+    monkeypatch.setattr(service, "case_embedding", lambda c, pid, profile, **k: embeddings[pid])
     monkeypatch.setattr(
         train_module, "TrainSettings", lambda: TrainSettings(max_epochs=30, patience=10)
     )

@@ -79,3 +79,14 @@ def test_file_identity_changes_with_content(tmp_path):
     first = file_identity(path)
     path.write_bytes(b"b" * 100)
     assert file_identity(path)["partial_sha256"] != first["partial_sha256"]
+
+
+def test_folder_identity_covers_every_file_of_a_dicom_series(tmp_path):
+    folder = tmp_path / "wsi"
+    folder.mkdir()
+    (folder / "level0.dcm").write_bytes(b"a" * 100)
+    (folder / "level1.dcm").write_bytes(b"b" * 50)
+    first = file_identity(folder)
+    assert first["name"] == "wsi" and first["size"] == 150
+    (folder / "level1.dcm").write_bytes(b"c" * 50)
+    assert file_identity(folder)["partial_sha256"] != first["partial_sha256"]

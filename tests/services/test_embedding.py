@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from corebt_viewer.core.modalities import Modality
+from corebt_viewer.embed.profile import make_profile
 from corebt_viewer.services.embedding import (
     embed_case,
     embed_cohort,
@@ -11,7 +12,8 @@ from corebt_viewer.services.embedding import (
     tile_slide,
 )
 
-FAST = {"report_encoder": "hashing-tfidf", "device": "cpu", "batch_size": 8}
+HASHING = make_profile(report="hashing-tfidf")
+FAST = {"profile": HASHING, "device": "cpu", "batch_size": 8}
 
 
 @pytest.fixture
@@ -31,7 +33,7 @@ def test_embed_cohort_fills_cache_and_second_run_does_nothing(cohort):
     assert second.did_nothing and second.slides_cached == 2
     assert second.entries_cached == {"mri": 2, "report": 2}
 
-    loaded = load_cohort_embeddings(cohort=cohort, report_encoder="hashing-tfidf")
+    loaded = load_cohort_embeddings(cohort=cohort, profile=HASHING)
     assert set(loaded) == {"P001", "P002"}
     p1 = loaded["P001"]
     assert p1.modalities == frozenset(Modality)
@@ -83,8 +85,10 @@ def test_dask_local_cluster_gives_the_same_embeddings(cohort, tmp_path):
                 **FAST,
             )
     assert summary.ok and summary.slides_embedded == 2
-    a = load_cohort_embeddings(cohort=cohort, cache_dir=local, modalities="wsi")
-    b = load_cohort_embeddings(cohort=cohort, cache_dir=tmp_path / "dask-cache", modalities="wsi")
+    a = load_cohort_embeddings(cohort=cohort, profile=None, cache_dir=local, modalities="wsi")
+    b = load_cohort_embeddings(
+        cohort=cohort, profile=None, cache_dir=tmp_path / "dask-cache", modalities="wsi"
+    )
     for pid in a:
         np.testing.assert_allclose(
             a[pid].parts[Modality.WSI].features, b[pid].parts[Modality.WSI].features, rtol=1e-6

@@ -126,7 +126,7 @@ class GigaPathTileEncoder:
 
     name = "gigapath"
 
-    def __init__(self, weights, device: str = "auto", compile: bool = False, **_ignored):
+    def __init__(self, weights, device: str = "auto", compile: bool = False):
         import torch
 
         from corebt_viewer.embed.encoders.devices import resolve_device
@@ -267,8 +267,6 @@ def save_hub_layout(
     return folder
 
 
-def build(
-    weights=None, device: str = "auto", compile: bool = False, **_ignored
-) -> GigaPathTileEncoder:
+def build(weights=None, device: str = "auto", compile: bool = False) -> GigaPathTileEncoder:
     """Registry factory (``compile=True``: ``torch.compile`` on CUDA, about 30% faster on an H200)."""
     return GigaPathTileEncoder(weights=weights, device=device, compile=compile)

@@ -204,6 +204,6 @@ class BuiltinMRIEncoder:
         return vectors, flags
 
 
-def build(**_ignored) -> BuiltinMRIEncoder:
+def build() -> BuiltinMRIEncoder:
     """Registry factory."""
     return BuiltinMRIEncoder()

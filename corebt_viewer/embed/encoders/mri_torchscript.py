@@ -147,7 +147,7 @@ class TorchScriptMRIEncoder:
 
     name = "mri-torchscript"
 
-    def __init__(self, weights, config=None, device: str = "auto", **_ignored):
+    def __init__(self, weights, config=None, device: str = "auto"):
         import torch
 
         from corebt_viewer.embed.cache import file_fingerprint
@@ -160,7 +160,11 @@ class TorchScriptMRIEncoder:
         path = Path(weights)
         if not path.is_file():
             raise InputError(path, "TorchScript model not found")
+        if config is not None and not Path(config).is_file():
+            raise InputError(Path(config), "MRI encoder config (--mri-config) not found")
         config_path = Path(config) if config else path.with_suffix(".json")
+        # no config given and none beside the model: the documented defaults (the profile
+        # records that no config was used)
         self.config = (
             PreprocessConfig.from_file(config_path) if config_path.is_file() else PreprocessConfig()
         )
@@ -192,6 +196,6 @@ class TorchScriptMRIEncoder:
         }, {}
 
 
-def build(weights=None, config=None, device: str = "auto", **_ignored) -> TorchScriptMRIEncoder:
+def build(weights=None, config=None, device: str = "auto") -> TorchScriptMRIEncoder:
     """Registry factory."""
     return TorchScriptMRIEncoder(weights=weights, config=config, device=device)

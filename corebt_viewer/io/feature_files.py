@@ -1,0 +1,146 @@
+"""TRIDENT and CLAM tile-feature files in, TRIDENT-style slide-feature files out.
+
+Tile features (HDF5):
+
+* TRIDENT ``features_<encoder>/<slide>.h5``: ``features`` (N x D) and ``coords``
+  (N x 2 int64, level-0 x, y), ``coords`` carrying ``patch_size``, ``patch_size_level0``,
+  ``level0_magnification``, ``target_magnification``, ...;
+* CLAM ``h5_files/<slide>.h5``: ``features`` (N x D, sometimes 1 x N x D) and ``coords``,
+  usually without attributes.
+
+Slide features: a ``features`` dataset of D floats, as TRIDENT's
+``slide_features_<encoder>/<slide>.h5`` holds, its attributes recording how it was made.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from corebt_viewer.core.errors import InputError
+
+
+@dataclass
+class TileFeatureFile:
+    """The contents of a tile-feature file.
+
+    Attributes
+    ----------
+    path : Path
+    features : ndarray (N, D), float32
+    coords : ndarray (N, 2), int64
+        Level-0 x, y, in the file's order.
+    attrs : dict
+        Attributes of ``coords`` and of the file (``coords`` wins), as plain Python values.
+    layout : str
+        ``"trident"`` when ``coords`` carries TRIDENT's attributes, else ``"clam"``.
+    """
+
+    path: Path
+    features: np.ndarray
+    coords: np.ndarray
+    attrs: dict = field(default_factory=dict)
+    layout: str = "clam"
+
+
+def _plain(value):
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def read_tile_feature_file(path: str | Path) -> TileFeatureFile:
+    """Read a TRIDENT or CLAM tile-feature file.
+
+    Raises
+    ------
+    InputError
+        Missing or unreadable file, no ``features`` / ``coords`` dataset, wrong shapes,
+        different numbers of rows, or non-finite values.
+    """
+    import h5py
+
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise InputError(path, "feature file not found")
+    try:
+        with h5py.File(path, "r") as h5:
+            for name in ("features", "coords"):
+                if name not in h5 or not isinstance(h5[name], h5py.Dataset):
+                    raise InputError(
+                        path, f"no '{name}' dataset (expected a TRIDENT or CLAM feature file)"
+                    )
+            features = np.asarray(h5["features"][()])
+            coords = np.asarray(h5["coords"][()])
+            attrs = {key: _plain(value) for key, value in h5.attrs.items()}
+            attrs.update({key: _plain(value) for key, value in h5["coords"].attrs.items()})
+    except OSError as exc:
+        raise InputError(path, f"not a readable HDF5 file: {exc}") from exc
+    if features.ndim == 3 and features.shape[0] == 1:  # CLAM's (1, N, D)
+        features = features[0]
+    if coords.ndim == 3 and coords.shape[0] == 1:
+        coords = coords[0]
+    if features.ndim != 2:
+        raise InputError(path, f"'features' must be N x D, got shape {features.shape}")
+    if coords.ndim != 2 or coords.shape[1] != 2:
+        raise InputError(path, f"'coords' must be N x 2, got shape {coords.shape}")
+    if len(features) != len(coords):
+        raise InputError(path, f"{len(features)} feature rows but {len(coords)} coordinate rows")
+    if len(features) == 0:
+        raise InputError(path, "the feature file holds no tiles")
+    if not np.issubdtype(features.dtype, np.number) or not np.all(np.isfinite(features)):
+        raise InputError(path, "'features' holds NaN, infinite or non-numeric values")
+    if not np.all(np.isfinite(coords)) or not np.all(coords == np.round(coords)):
+        raise InputError(path, "'coords' must hold whole level-0 pixel coordinates")
+    layout = "trident" if "patch_size_level0" in attrs else "clam"
+    return TileFeatureFile(
+        path=path,
+        features=features.astype(np.float32, copy=False),
+        coords=coords.astype(np.int64),
+        attrs=attrs,
+        layout=layout,
+    )
+
+
+def write_slide_feature_file(path: str | Path, vector, attrs: dict | None = None) -> Path:
+    """Write a slide vector as TRIDENT's slide-feature files do (atomically).
+
+    Parameters
+    ----------
+    path : path
+        The ``.h5`` file to write (its folder is created).
+    vector : array (D,)
+        Stored as the float32 dataset ``features``.
+    attrs : dict, optional
+        Attributes of ``features``: str / int / float / bool values are stored as they
+        are, anything else (lists, dicts, None) as JSON text.
+    """
+    import h5py
+
+    path = Path(path)
+    vector = np.asarray(vector, dtype=np.float32)
+    if vector.ndim != 1:
+        raise ValueError(f"a slide vector must be 1-D, got shape {vector.shape}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        with h5py.File(tmp, "w") as h5:
+            dataset = h5.create_dataset("features", data=vector)
+            for key, value in (attrs or {}).items():
+                if isinstance(value, (str, int, float, bool, np.generic)):
+                    dataset.attrs[key] = value
+                else:
+                    dataset.attrs[key] = json.dumps(value)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return path
