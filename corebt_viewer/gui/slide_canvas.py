@@ -77,6 +77,7 @@ class SlideCanvas(CanvasPane):
         #: by slide file name: why the slide is left out of the prediction, or cannot open
         self.problems: dict[str, str] = {}
         self._retired: list = []
+        self.tool_layers: list = []  # layers that keep the focus when overlays change
         self._latest = Latest()  # only the latest slide opened is shown (stale: closed)
         self._fit_pending = False
         self._fitted: tuple | None = None  # (canvas size, slide data) of the last fit
@@ -390,7 +391,8 @@ class SlideCanvas(CanvasPane):
                 L.set_visible(self.grid_layer, want_grid)
             if self.heat_layer is not None:
                 L.set_visible(self.heat_layer, want_heat)
-        if self.slide_layer is not None:
+        active = self.viewer.layers.selection.active
+        if self.slide_layer is not None and (active is None or active not in self.tool_layers):
             self.viewer.layers.selection.active = self.slide_layer
 
     def close_all(self) -> None:
