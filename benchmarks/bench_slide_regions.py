@@ -71,7 +71,8 @@ def main(argv: list[str] | None = None) -> int:
     canvas.resize(1400, 1000)
     canvas.show()
     canvas.show_slides([slide], "bench")
-    spin(app, lambda: canvas.reader is not None and canvas.slide_layer.visible, 120)
+    shown = lambda: canvas.slide_layer is not None and canvas.slide_layer.visible  # noqa: E731
+    spin(app, lambda: canvas.reader is not None and shown(), 120)
     spin(app, lambda: False, 2.0)
     reader = canvas.reader
     width, height = reader.dimensions

@@ -26,6 +26,7 @@ REGION_SHORTCUTS: tuple[Shortcut, ...] = (
     Shortcut("regions_polygon", "Alt+G", "Regions: draw a polygon", "Slide regions"),
     Shortcut("regions_rectangle", "Alt+R", "Regions: draw a rectangle", "Slide regions"),
     Shortcut("regions_freehand", "Alt+D", "Regions: draw freehand", "Slide regions"),
+    Shortcut("regions_brush", "Alt+B", "Regions: paint with the brush", "Slide regions"),
     Shortcut("regions_next_class", "Alt+K", "Regions: next class", "Slide regions"),
     Shortcut("regions_delete", "Alt+X", "Regions: delete the selected", "Slide regions"),
     Shortcut("regions_undo", "Alt+Z", "Regions: undo", "Slide regions"),

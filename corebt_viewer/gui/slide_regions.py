@@ -63,6 +63,7 @@ class SlideRegions(QObject):
         panel.delete_button.clicked.connect(self.delete_selected)
         panel.save_button.clicked.connect(self.save)
         panel.import_button.clicked.connect(self.choose_import)
+        panel.brush_size.valueChanged.connect(self._on_brush_size)
         self.session.on_change(self._on_change)
 
         self.autosave_timer = QTimer(self)
@@ -103,8 +104,18 @@ class SlideRegions(QObject):
             self.notify("No slide to draw on")
             return
         self.canvas.viewer.layers.selection.active = self.layer
-        self.layer.mode = mode
+        self.layer.mode = mode  # napari's mode switch turns mouse panning back on
+        self.sync.set_brush(self.brush_radius_px() if tool == "brush" else None)
         self.canvas.qt_viewer.canvas.native.setFocus()
+
+    def brush_radius_px(self) -> float:
+        """Half the brush width, in level-0 pixels."""
+        mpp = self.session.mpp or 1.0
+        return self.panel.brush_size.value() / 2 / mpp
+
+    def _on_brush_size(self, _value: float) -> None:
+        if self.sync is not None and self.sync.brush_radius:
+            self.sync.set_brush(self.brush_radius_px())
 
     # ------------------------------------------------------------------ slides and cases
     def _on_case_changed(self, _case) -> None:
@@ -172,6 +183,7 @@ class SlideRegions(QObject):
                     editor.add(region)
             notes.append("unsaved region edits were restored from the autosave (Save keeps them)")
         self.layer.visible = True
+        self._on_brush_size(0.0)  # the brush's width in this slide's pixels
         for note in notes:
             self.notify(note)
 

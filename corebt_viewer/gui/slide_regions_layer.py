@@ -19,6 +19,7 @@ from contextlib import contextmanager
 import numpy as np
 
 from corebt_viewer.core.annotations import Region, close_ring
+from corebt_viewer.services.slide_regions_session import brush_stroke_region
 
 #: Fill opacity of a region's exterior.
 FACE_ALPHA = 0.25
@@ -58,8 +59,41 @@ class RegionsLayerSync:
         self._syncing = False
         self._from_layer = False
         self.rebuilds = 0  # how many full rebuilds (tests, benchmarks)
+        #: level-0 px: when set, a drawn outline is a brush stroke of this half-width
+        self.brush_radius: float | None = None
         session.on_change(self._on_editor_change)
         layer.events.data.connect(self._on_layer_data)
+        layer.mouse_drag_callbacks.append(self._brush_drag)
+
+    # ------------------------------------------------------------------ the brush
+    def set_brush(self, radius: float | None) -> None:
+        """Paint strokes of half-width `radius` level-0 px (``None``: the brush is off).
+
+        With the brush on, the layer is in pan/zoom mode with mouse panning off, and a drag
+        records its path; on release the path, widened, becomes a region (one undo step).
+        """
+        self.brush_radius = radius
+        if radius is not None:
+            self.layer.mouse_pan = False
+        elif self.layer.mode == "pan_zoom":  # other modes: napari's mode switch set it
+            self.layer.mouse_pan = True
+
+    def _brush_drag(self, layer, event):
+        if not self.brush_radius or layer.mode != "pan_zoom":
+            return
+        points = [layer.world_to_data(event.position)[-2:]]
+        yield
+        while event.type == "mouse_move":
+            points.append(layer.world_to_data(event.position)[-2:])
+            yield
+        path = np.asarray(points, dtype=np.float64)[:, ::-1]  # (x, y)
+        try:
+            region = brush_stroke_region(
+                path, self.brush_radius, class_name=self.session.current_class
+            )
+            self.session.editor.add(region)
+        except (ValueError, PermissionError) as exc:
+            self.notify(f"Brush stroke not kept: {exc}")
 
     # ------------------------------------------------------------------ editor -> layer
     def _on_editor_change(self, _label: str) -> None:

@@ -13,6 +13,7 @@ from qtpy.QtWidgets import (
     QAbstractItemView,
     QButtonGroup,
     QComboBox,
+    QDoubleSpinBox,
     QGridLayout,
     QHBoxLayout,
     QHeaderView,
@@ -32,7 +33,10 @@ TOOLS = (
     ("polygon", "Polygon", "add_polygon", "regions_polygon"),
     ("rectangle", "Rectangle", "add_rectangle", "regions_rectangle"),
     ("freehand", "Freehand", "add_polygon_lasso", "regions_freehand"),
+    ("brush", "Brush", "pan_zoom", "regions_brush"),  # the drag paints (mouse pan off)
 )
+#: Default brush width (µm).
+BRUSH_UM = 100.0
 
 
 def swatch(color: tuple[int, int, int], size: int = 12) -> QIcon:
@@ -126,6 +130,18 @@ class SlideRegionsPanel(QWidget):
             tools.addWidget(button, i // 3, i % 3)
         self.tool_buttons["pan"].setChecked(True)
         layout.addLayout(tools)
+        brush = QHBoxLayout()
+        brush.addWidget(QLabel("Brush width:"))
+        self.brush_size = QDoubleSpinBox()
+        self.brush_size.setRange(1.0, 5000.0)
+        self.brush_size.setValue(BRUSH_UM)
+        self.brush_size.setSuffix(" µm")
+        self.brush_size.setToolTip(
+            "Width of a brush stroke (Brush tool, Alt+B: drag on the slide; the stroke "
+            "becomes a region)"
+        )
+        brush.addWidget(self.brush_size, 1)
+        layout.addLayout(brush)
 
         row = QHBoxLayout()
         row.addWidget(QLabel("Class:"))

@@ -162,7 +162,7 @@ class SlideTools(QObject):
         regions = self.regions
         table = {
             f"regions_{tool}": (lambda t=tool: regions.set_tool(t))
-            for tool in ("pan", "select", "vertices", "polygon", "rectangle", "freehand")
+            for tool in ("pan", "select", "vertices", "polygon", "rectangle", "freehand", "brush")
         }
         table.update(
             {

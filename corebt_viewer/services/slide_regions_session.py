@@ -228,6 +228,26 @@ class SlideRegionsSession:
         ]
 
 
+def brush_stroke_region(points, radius: float, *, class_name: str | None) -> Region:
+    """The region a brush stroke paints: the path through `points` ((n, 2) level-0 x, y)
+    widened by `radius` level-0 pixels on each side (round ends and joins).
+
+    >>> brush_stroke_region([[0, 0], [100, 0]], 10, class_name="tumour").bounds
+    (-10.0, -10.0, 110.0, 10.0)
+    """
+    import shapely
+
+    from corebt_viewer.io.annotations.geometry import polygons_from_shapely
+
+    points = np.asarray(points, dtype=np.float64).reshape(-1, 2)
+    if radius <= 0:
+        raise ValueError("the brush needs a positive size")
+    path = shapely.LineString(points) if len(points) > 1 else shapely.Point(points[0])
+    painted = shapely.simplify(path.buffer(radius, quad_segs=8), radius / 20)
+    kind, polygons = polygons_from_shapely(painted)
+    return Region(polygons=polygons, geometry_type=kind, class_name=class_name)
+
+
 def load_slide_regions(
     *, cohort_root: str | Path, case_id: str, slide: str | Path, classes=DEFAULT_REGION_CLASSES
 ) -> tuple[SlideAnnotations | None, str, SlideAnnotations | None, list[str]]:

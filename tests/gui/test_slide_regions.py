@@ -92,6 +92,27 @@ def test_draw_a_rectangle_with_the_mouse_in_level0_pixels(window, tools):
     assert regions.layer.nshapes == len(regions.sync.owners)
 
 
+def test_brush_stroke_becomes_a_region_of_the_brush_width(window, tools):
+    regions, session = tools.regions, tools.regions.session
+    regions.panel.brush_size.setValue(40.0)  # µm
+    regions.set_tool("brush")
+    assert regions.layer.mode == "pan_zoom" and not regions.layer.mouse_pan
+    radius = 20.0 / session.mpp  # level-0 px
+    assert regions.sync.brush_radius == pytest.approx(radius)
+    before = len(session.regions)
+    native = window.slides.qt_viewer.canvas.native
+    drag(native, to_screen(window, 150, 800), to_screen(window, 450, 800), steps=10)
+    wait_until(lambda: len(session.regions) == before + 1, timeout=5)
+    region = session.regions[-1]
+    tol = 3.0 / (window.slides.viewer.camera.zoom * session.mpp)
+    assert bounds_close(region, (150 - radius, 800 - radius, 450 + radius, 800 + radius), tol)
+    assert region.class_name == session.current_class
+    assert regions.layer.nshapes == len(regions.sync.owners)
+    regions.undo()
+    regions.set_tool("pan")
+    assert regions.sync.brush_radius is None and regions.layer.mouse_pan  # pan mode pans
+
+
 def test_class_move_delete_and_undo(window, tools):
     regions, session = tools.regions, tools.regions.session
     editor = session.editor
