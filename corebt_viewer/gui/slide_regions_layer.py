@@ -59,6 +59,7 @@ class RegionsLayerSync:
         self._syncing = False
         self._from_layer = False
         self.rebuilds = 0  # how many full rebuilds (tests, benchmarks)
+        self._shown: dict = {}  # region id -> the Region its shapes show
         #: level-0 px: when set, a drawn outline is a brush stroke of this half-width
         self.brush_radius: float | None = None
         session.on_change(self._on_editor_change)
@@ -98,13 +99,11 @@ class RegionsLayerSync:
     # ------------------------------------------------------------------ editor -> layer
     def _on_editor_change(self, _label: str) -> None:
         if not self._from_layer:
-            self.rebuild()
+            self.update()
 
-    def rebuild(self) -> None:
-        """Show the session's regions, replacing every shape."""
-        layer = self.layer
+    def _shapes_of(self, regions) -> tuple[list, np.ndarray, np.ndarray, list]:
         shapes, faces, edges, owners = [], [], [], []
-        for region in self.session.regions:
+        for region in regions:
             r, g, b = (c / 255 for c in self.session.class_color(region.class_name))
             for pi, polygon in enumerate(region.polygons):
                 for ri, ring in enumerate(polygon):
@@ -112,20 +111,72 @@ class RegionsLayerSync:
                     faces.append((r, g, b, FACE_ALPHA if ri == 0 else 0.0))
                     edges.append((r, g, b, 1.0))
                     owners.append((region.id, pi, ri))
+        return shapes, np.asarray(faces).reshape(-1, 4), np.asarray(edges).reshape(-1, 4), owners
+
+    def update(self, force=()) -> None:
+        """Show the session's regions, touching only the shapes of regions that changed
+        (those in `force` too); a full rebuild when most of them did."""
+        regions = self.session.regions
+        new = {r.id: r for r in regions}
+        shown, force = self._shown, set(force)
+        gone = {
+            rid
+            for rid, old in shown.items()
+            if rid in force or rid not in new or new[rid].polygons is not old.polygons
+        }
+        added = [r for r in regions if r.id not in shown or r.id in gone]
+        recolour = {
+            r.id
+            for r in regions
+            if r.id in shown and r.id not in gone and r.class_name != shown[r.id].class_name
+        }
+        if len(gone) + len(added) > max(64, len(regions) // 2):
+            self.rebuild()
+            return
+        layer = self.layer
+        self._syncing = True
+        try:
+            if gone:
+                drop = {i for i, owner in enumerate(self.owners) if owner[0] in gone}
+                layer.selected_data = drop
+                layer.remove_selected()
+                self.owners = [o for i, o in enumerate(self.owners) if i not in drop]
+            if added:
+                shapes, faces, edges, owners = self._shapes_of(added)
+                layer.selected_data = set()
+                layer.add(shapes, shape_type="polygon", face_color=faces, edge_color=edges)
+                self.owners.extend(owners)
+            if recolour:
+                self._recolour(recolour, new)
+        finally:
+            self._syncing = False
+        self._shown = new
+
+    def _recolour(self, ids: set[str], regions: dict) -> None:
+        faces = np.array(self.layer.face_color, dtype=np.float64)
+        edges = np.array(self.layer.edge_color, dtype=np.float64)
+        for i, (rid, _pi, ri) in enumerate(self.owners):
+            if rid in ids:
+                r, g, b = (c / 255 for c in self.session.class_color(regions[rid].class_name))
+                faces[i] = (r, g, b, FACE_ALPHA if ri == 0 else 0.0)
+                edges[i] = (r, g, b, 1.0)
+        self.layer.face_color = faces
+        self.layer.edge_color = edges
+
+    def rebuild(self) -> None:
+        """Show the session's regions, replacing every shape."""
+        layer = self.layer
+        shapes, faces, edges, owners = self._shapes_of(self.session.regions)
         self._syncing = True
         try:
             layer.selected_data = set()
             layer.data = []
             if shapes:
-                layer.add(
-                    shapes,
-                    shape_type="polygon",
-                    face_color=np.asarray(faces),
-                    edge_color=np.asarray(edges),
-                )
+                layer.add(shapes, shape_type="polygon", face_color=faces, edge_color=edges)
         finally:
             self._syncing = False
         self.owners = owners
+        self._shown = {r.id: r for r in self.session.regions}
         self.rebuilds += 1
         self.set_drawing_class(self.session.current_class)
 
@@ -168,12 +219,13 @@ class RegionsLayerSync:
 
     @contextmanager
     def _quiet(self):
-        """Editor calls inside do not rebuild the layer (it shows the change already)."""
+        """Editor calls inside do not touch the layer (it shows the change already)."""
         self._from_layer = True
         try:
             yield
         finally:
             self._from_layer = False
+            self._shown = {r.id: r for r in self.session.regions}
 
     def _added(self) -> None:
         layer, known = self.layer, len(self.owners)
@@ -200,8 +252,9 @@ class RegionsLayerSync:
             for region in regions:
                 editor.add(region)
         self.owners.extend((region.id, 0, 0) for region in regions)
-        if any(kind == "ellipse" for kind in kinds):
-            self.rebuild()  # show the polygon that was stored
+        ellipses = {r.id for r, kind in zip(regions, kinds, strict=True) if kind == "ellipse"}
+        if ellipses:
+            self.update(force=ellipses)  # show the polygon that was stored
 
     def _removed(self, indices: tuple[int, ...]) -> None:
         gone = sorted({i for i in indices if 0 <= i < len(self.owners)})
@@ -215,8 +268,15 @@ class RegionsLayerSync:
         self.owners = [owner for i, owner in enumerate(self.owners) if i not in keep]
         with self._quiet():
             self.session.editor.delete(ids)
-        if partial:
-            self.rebuild()
+        if partial:  # the region's other shapes go too
+            self._syncing = True
+            try:
+                rest = {i for i, owner in enumerate(self.owners) if owner[0] in set(ids)}
+                self.layer.selected_data = rest
+                self.layer.remove_selected()
+                self.owners = [o for i, o in enumerate(self.owners) if i not in rest]
+            finally:
+                self._syncing = False
 
     def _changed(self, indices: tuple[int, ...]) -> None:
         touched = list(dict.fromkeys(self.owners[i][0] for i in indices if i < len(self.owners)))
@@ -254,14 +314,14 @@ class RegionsLayerSync:
                 editor.move([region_id], float(dx), float(dy))
             for region_id, points in reshapes:
                 editor.edit(region_id, polygons=((close_ring(points),),))
-        if whole_moves:
-            self.rebuild()  # the region's other parts follow
+        if whole_moves:  # the region's other parts follow
+            self.update(force={rid for rid, _shift in moves})
         if refused:
             self.notify(
                 "A region with holes or several parts can be moved, not reshaped: "
                 "edit it in QuPath or draw it again"
             )
-            self.rebuild()
+            self.update(force=set(refused))
 
 
 def _common_shift(old: list[np.ndarray], new: list[np.ndarray]) -> np.ndarray | None:

@@ -73,7 +73,7 @@ class SlideRegionsSession:
         self.slide: Path | None = None
         self.mpp: float | None = None
         self.version = ""
-        self._area_cache: dict[int, float] = {}  # id(region.polygons) -> level-0 px²
+        self._area_cache: dict[int, tuple] = {}  # id(polygons) -> (polygons, level-0 px²)
 
     # ------------------------------------------------------------------ state
     @property
@@ -197,18 +197,22 @@ class SlideRegionsSession:
         if not self.mpp:
             return None
         regions = self.regions
-        missing = [r for r in regions if id(r.polygons) not in self._area_cache]
+        cache = self._area_cache
+        # keyed by id() of the geometry, holding the geometry too: an id is never reused
+        # while its entry lives
+        missing = [r for r in regions if cache.get(id(r.polygons), (None,))[0] is not r.polygons]
         if missing:
             import shapely
 
             from corebt_viewer.io.annotations.geometry import to_shapely_array
 
-            for region, area in zip(missing, shapely.area(to_shapely_array(missing)), strict=True):
-                self._area_cache[id(region.polygons)] = float(area)
-        live = {id(r.polygons) for r in regions}
-        if len(self._area_cache) > 4 * len(live) + 64:  # forget regions long gone
-            self._area_cache = {k: v for k, v in self._area_cache.items() if k in live}
-        px2 = np.array([self._area_cache[id(r.polygons)] for r in regions], dtype=np.float64)
+            areas = shapely.area(to_shapely_array(missing))
+            for region, area in zip(missing, areas, strict=True):
+                cache[id(region.polygons)] = (region.polygons, float(area))
+        if len(cache) > 4 * len(regions) + 64:  # forget regions long gone
+            live = {id(r.polygons) for r in regions}
+            self._area_cache = cache = {k: v for k, v in cache.items() if k in live}
+        px2 = np.array([cache[id(r.polygons)][1] for r in regions], dtype=np.float64)
         return px2 * (self.mpp * 1e-3) ** 2
 
     def rows(self) -> list[RegionRow]:

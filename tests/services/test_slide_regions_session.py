@@ -65,3 +65,18 @@ def test_import_is_one_undo_step_and_a_bad_file_is_named(tmp_path):
     with pytest.raises(InputError, match="bad.geojson"):
         session.import_geojson(bad)
     assert isinstance(session.editor.annotations, SlideAnnotations)
+
+
+def test_areas_stay_right_through_many_edits(tmp_path):
+    """Geometries come and go: a cached area never belongs to another region."""
+    session = _session(tmp_path)
+    rng = np.random.default_rng(0)
+    for _ in range(40):
+        side = float(rng.integers(10, 500))
+        region = session.editor.add(Region.rectangle(0, 0, side, side, class_name="tumour"))
+        session.areas_mm2()
+        session.editor.move([region.id], 1, 1)
+        if rng.random() < 0.5:
+            session.editor.undo()
+        expected = [((r.bounds[2] - r.bounds[0]) ** 2) * 0.25e-6 for r in session.regions]
+        assert session.areas_mm2() == pytest.approx(expected)
