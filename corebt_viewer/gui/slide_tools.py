@@ -30,6 +30,8 @@ class SlideTools(QObject):
         self.ruler_text = QLabel("Ruler: — (Alt+U, then drag on the slide)")
         self.ruler_text.setStyleSheet("color: #ffd400;")
         where = self.regions.panel.where
+        self.where_text = QLabel("")  # the magnification again: the bar may fold it away
+        where.addWidget(self.where_text)
         where.addWidget(self.minimap)
         where.addWidget(self.ruler_text)
         self.magnification = QLabel("")
@@ -66,6 +68,7 @@ class SlideTools(QObject):
         if not self._showing():
             self.objective = None
             self.magnification.setText("")
+            self.where_text.setText("")
             self.minimap.set_slide(None, 1, 1)
             if self.ruler is not None:
                 self.ruler.layer.visible = False
@@ -100,7 +103,9 @@ class SlideTools(QObject):
         if not self._showing():
             return
         camera, mpp = self.canvas.viewer.camera, self._mpp()
-        self.magnification.setText(magnification_text(self.objective, mpp, camera.zoom))
+        text = magnification_text(self.objective, mpp, camera.zoom)
+        self.magnification.setText(text)
+        self.where_text.setText(f"Magnification: {text}")
         step = mpp or 1.0
         cy, cx = camera.center[-2:]
         h, w = self.canvas.viewer.canvas.size

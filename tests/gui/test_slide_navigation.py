@@ -32,6 +32,7 @@ def test_magnification_reads_the_objective_and_follows_the_zoom(window, tools):
     camera.zoom = 1.0 / reader.mpp  # one screen pixel per level-0 pixel: the scan's own
     settle(0.05)
     assert tools.magnification.text().startswith("20× scan · 20.0× now")
+    assert tools.where_text.text().endswith(tools.magnification.text())
     camera.zoom = 0.5 / reader.mpp
     settle(0.05)
     assert "10.0× now" in tools.magnification.text()
