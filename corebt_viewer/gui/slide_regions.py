@@ -133,8 +133,7 @@ class SlideRegions(QObject):
             and session.case is not None
             and session.cohort is not None
         )
-        if self.session.slide is not None and self.session.slide != path:
-            self.save_if_dirty("leaving the slide")
+        self.save_if_dirty("leaving the slide")  # also when the same slide opens again
         if not shown:
             self.session.set_slide(cohort_root=None, case_id="", slide=None, mpp=None)
             if self.layer is not None:
@@ -143,6 +142,8 @@ class SlideRegions(QObject):
             return
         case_id, root, mpp = session.case.patient_id, session.cohort.root, canvas.reader.mpp
         self._place_layer(mpp)
+        self.layer.visible = False  # the previous slide's regions never show on this one
+        self.session.set_slide(cohort_root=None, case_id="", slide=None, mpp=None)
         self._loading = (case_id, path)
         self.panel.status.setText(f"Loading the regions of {path.name}…")
 
