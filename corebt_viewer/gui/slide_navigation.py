@@ -166,6 +166,8 @@ class Ruler:
             edge_color="#ffd400",
             edge_width=3,
             face_color="transparent",
+            features={"label": np.array([], dtype=object)},
+            feature_defaults={"label": ""},  # a new line's text before it is measured
             visible=False,
         )
         self.layer.edge_width = 0  # napari draws lines thin; the colour carries

@@ -133,3 +133,19 @@ def test_every_slide_tool_has_a_free_key_listed_in_help(window, tools):
     window.actions["minimap"].trigger()
     assert tools.minimap.isVisible() != visible
     window.actions["minimap"].trigger()
+
+
+def test_a_real_key_press_picks_the_tool(window, tools, qtbot):
+    """Alt+R pressed on the slide canvas reaches the window's action, not napari's keymap."""
+    from qtpy.QtTest import QTest
+
+    window.raise_()
+    window.activateWindow()
+    wait_until(window.isActiveWindow, timeout=5)
+    native = window.slides.qt_viewer.canvas.native
+    native.setFocus()
+    tools.regions.set_tool("pan")
+    QTest.keyClick(native, Qt.Key.Key_R, Qt.KeyboardModifier.AltModifier)
+    wait_until(lambda: tools.regions.layer.mode == "add_rectangle", timeout=5)
+    QTest.keyClick(native, Qt.Key.Key_N, Qt.KeyboardModifier.AltModifier)
+    wait_until(lambda: tools.regions.layer.mode == "pan_zoom", timeout=5)
