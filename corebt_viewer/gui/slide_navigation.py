@@ -164,15 +164,12 @@ class Ruler:
             name="Ruler",
             ndim=2,
             edge_color="#ffd400",
-            edge_width=3,
             face_color="transparent",
             features={"label": np.array([], dtype=object)},
             feature_defaults={"label": ""},  # a new line's text before it is measured
             visible=False,
         )
-        self.layer.edge_width = 0  # napari draws lines thin; the colour carries
         self.layer.current_edge_color = "#ffd400"
-        self.layer.current_edge_width = 3
         self.layer.text = {"string": "{label}", "color": "#ffd400", "size": 11}
         self.layer.events.data.connect(self._on_data)
 
@@ -210,6 +207,9 @@ class Ruler:
         self.on_measure(f"Ruler: {labels[-1]}" if labels else "Ruler: —")
 
     def activate(self) -> None:
+        # napari's edge width is in data units: 2.5 screen pixels at the current zoom
+        step = self.mpp or 1.0
+        self.layer.current_edge_width = 2.5 / (self.viewer.camera.zoom * step)
         self.layer.visible = True
         self.viewer.layers.selection.active = self.layer
         self.layer.mode = "add_line"
