@@ -184,7 +184,5 @@ class CaseViews:
         window.prediction.show_state(state)
         window.slides.set_problems(state.slide_problems)
         if state.prediction is not None:
-            approximate = any(t.approximate for t in state.slide_tiles.values())
-            window.slides.set_heat_map_kind(approximate=approximate)
             window.slides.set_overlays(overlays_of(state))
             window.prediction_shown.emit(state.prediction)

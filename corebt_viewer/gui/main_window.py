@@ -33,6 +33,7 @@ from corebt_viewer.gui.prediction_panel import PredictionPanel
 from corebt_viewer.gui.report_view import ReportView
 from corebt_viewer.gui.scheduler import FramePacer, UiScheduler
 from corebt_viewer.gui.slide_canvas import SlideCanvas
+from corebt_viewer.gui.slide_tools import SlideTools
 from corebt_viewer.gui.window_actions import build_actions
 from corebt_viewer.gui.workers import StallMonitor, WorkerPool
 from corebt_viewer.services.viewer_session import ViewerSession
@@ -69,6 +70,7 @@ class MainWindow(QMainWindow):
         self.frame_pacer = FramePacer(self, self.scheduler)  # a handler and its frame: 2 turns
         self.prefetch = None  # a gui.prefetch.Prefetch started before the window existed
         self._build()
+        self.slide_tools = SlideTools(self)  # regions, minimap, ruler, magnification
         self.actions = build_actions(self)  # before the views: they enable actions
         self.views = CaseViews(self)
         self.workers.busy_changed.connect(self.activity.set_busy)
@@ -262,6 +264,7 @@ class MainWindow(QMainWindow):
         if not self.mask_review.confirm_close():  # unsaved mask edits: the user stays
             event.ignore()
             return
+        self.slide_tools.close()  # unsaved region edits become a version
         self.session.close()
         self.workers.cancel_all()
         for runner in (self.mri.steps, self.slides.steps):  # no step runs on a closed window

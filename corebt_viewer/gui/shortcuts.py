@@ -17,6 +17,26 @@ class Shortcut:
     group: str
 
 
+#: The slide's region and measuring tools (napari's own Shapes keys, P, R, Delete..., also
+#: work on the Regions layer when the slide canvas has the focus).
+REGION_SHORTCUTS: tuple[Shortcut, ...] = (
+    Shortcut("regions_pan", "Alt+N", "Regions: pan and zoom (stop drawing)", "Slide regions"),
+    Shortcut("regions_select", "Alt+S", "Regions: select and move", "Slide regions"),
+    Shortcut("regions_vertices", "Alt+E", "Regions: edit corners", "Slide regions"),
+    Shortcut("regions_polygon", "Alt+G", "Regions: draw a polygon", "Slide regions"),
+    Shortcut("regions_rectangle", "Alt+R", "Regions: draw a rectangle", "Slide regions"),
+    Shortcut("regions_freehand", "Alt+D", "Regions: draw freehand", "Slide regions"),
+    Shortcut("regions_brush", "Alt+B", "Regions: paint with the brush", "Slide regions"),
+    Shortcut("regions_next_class", "Alt+K", "Regions: next class", "Slide regions"),
+    Shortcut("regions_delete", "Alt+X", "Regions: delete the selected", "Slide regions"),
+    Shortcut("regions_undo", "Alt+Z", "Regions: undo", "Slide regions"),
+    Shortcut("regions_redo", "Alt+Shift+Z", "Regions: redo", "Slide regions"),
+    Shortcut("regions_save", "Ctrl+Alt+S", "Regions: save a new version", "Slide regions"),
+    Shortcut("regions_import", "Alt+I", "Regions: import a QuPath GeoJSON", "Slide regions"),
+    Shortcut("ruler", "Alt+U", "Ruler in µm on the slide", "Slide regions"),
+    Shortcut("minimap", "Alt+O", "Slide overview (minimap): show / hide", "Slide regions"),
+)
+
 SHORTCUTS: tuple[Shortcut, ...] = (
     Shortcut("next_case", "Ctrl+Down", "Next case", "Cases"),
     Shortcut("previous_case", "Ctrl+Up", "Previous case", "Cases"),
@@ -37,6 +57,8 @@ SHORTCUTS: tuple[Shortcut, ...] = (
     Shortcut("previous_slide", "PgUp", "Previous slide of the case", "Pathology"),
     Shortcut("heatmap", "H", "Tile contribution heat map", "Pathology"),
     Shortcut("tile_grid", "G", "Tissue tile outlines", "Pathology"),
+    # slide tools: Alt+letter, free in napari's keymap and in the menus' mnemonics
+    *REGION_SHORTCUTS,
     Shortcut("toggle_mri", "Ctrl+1", "Use / ignore MRI in the prediction", "Prediction"),
     Shortcut("toggle_wsi", "Ctrl+2", "Use / ignore pathology in the prediction", "Prediction"),
     Shortcut("toggle_report", "Ctrl+3", "Use / ignore the report in the prediction", "Prediction"),

@@ -78,6 +78,7 @@ class SlideCanvas(CanvasPane, SlideOverlays):
         #: by slide file name: why the slide is left out of the prediction, or cannot open
         self.problems: dict[str, str] = {}
         self._retired: list = []
+        self.tool_layers: list = []  # layers that keep the focus when overlays change
         self._latest = Latest()  # only the latest slide opened is shown (stale: closed)
         self._fit_pending = False
         self._fitted: tuple | None = None  # (canvas size, slide data) of the last fit
@@ -105,7 +106,6 @@ class SlideCanvas(CanvasPane, SlideOverlays):
         self.grid_check = QCheckBox("Tiles")
         self.grid_check.setToolTip("Outline the tissue tiles the model read (G)")
         self.grid_check.toggled.connect(self._apply_overlays)
-        self.heat_approximate = False  # an occlusion map through a slide encoder
         self.heat_check = QCheckBox("Heat map")
         self.heat_check.setToolTip(
             "Per-tile contribution to the predicted class: red for, blue against (H)"

@@ -16,17 +16,6 @@ class SlideOverlays:
     """Overlay and problem methods of :class:`~corebt_viewer.gui.slide_canvas.SlideCanvas`
     (a mixin: it uses the canvas's viewer, chooser, layers, checks and ``paths``)."""
 
-    def set_heat_map_kind(self, *, approximate: bool) -> None:
-        """Say whether the heat map is exact (tile mean) or approximate (slide encoder)."""
-        self.heat_approximate = approximate
-        self.heat_check.setText("Heat map (approx.)" if approximate else "Heat map")
-        self.heat_check.setToolTip(
-            "Approximate per-tile effect on the predicted class: the slide encoder's output "
-            "with each block of tiles left out (occlusion), red for, blue against (H)"
-            if approximate
-            else "Per-tile contribution to the predicted class: red for, blue against (H)"
-        )
-
     def set_overlays(self, overlays: dict[str, tuple[L.TileMap | None, L.TileMap | None]]) -> None:
         """Per slide FILE name: (tissue tile map, contribution map); ``None`` where unknown."""
         self.overlays = dict(overlays)
@@ -73,8 +62,9 @@ class SlideOverlays:
                 L.set_visible(self.grid_layer, want_grid)
             if self.heat_layer is not None:
                 L.set_visible(self.heat_layer, want_heat)
-        if self.slide_layer is not None:
-            self.viewer.layers.selection.active = self.slide_layer
+        active = self.viewer.layers.selection.active
+        if self.slide_layer is not None and (active is None or active not in self.tool_layers):
+            self.viewer.layers.selection.active = self.slide_layer  # not while drawing
 
     def current_name(self) -> str:
         """File name of the slide chosen ("" when none)."""

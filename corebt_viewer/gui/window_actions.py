@@ -8,7 +8,7 @@ from qtpy.QtGui import QAction, QKeySequence
 from corebt_viewer.core.modalities import MRI_SEQUENCES, Modality
 from corebt_viewer.gui.mri_canvas import VIEWS
 from corebt_viewer.gui.native_space_actions import add_native_space_actions
-from corebt_viewer.gui.shortcuts import SHORTCUTS
+from corebt_viewer.gui.shortcuts import REGION_SHORTCUTS, SHORTCUTS
 
 MENUS = {
     "&File": ["open_cohort", "save_mask", "export_summary", "screenshot", None, "quit"],
@@ -25,7 +25,14 @@ MENUS = {
         "surfaces",
         "export_meshes",
     ],
-    "&Pathology": ["next_slide", "previous_slide", "heatmap", "tile_grid"],
+    "&Pathology": [
+        "next_slide",
+        "previous_slide",
+        "heatmap",
+        "tile_grid",
+        None,
+        *(s.action for s in REGION_SHORTCUTS),
+    ],
     "&Prediction": [
         "toggle_mri",
         "toggle_wsi",
@@ -71,6 +78,7 @@ def handlers(window) -> dict:
         "export_summary": review.export_summary,
         "quit": window.close,
     }
+    table.update(window.slide_tools.handlers())
     for seq in MRI_SEQUENCES:
         table[f"sequence_{seq.value}"] = lambda s=seq: (
             mri.set_sequence(s),

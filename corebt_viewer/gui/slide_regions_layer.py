@@ -1,0 +1,342 @@
+"""Keep a napari Shapes layer and a :class:`SlideRegionsSession` in step, both ways.
+
+The layer sits on the slide canvas with the slide's scale, translated by half a pixel, so its
+data coordinates are level-0 pixels as QuPath counts them (a pixel's top-left corner at its
+integer (x, y)); napari's (row, column) is (y, x). Each region shows as one shape per ring:
+a filled exterior per polygon and an unfilled outline per hole.
+
+- The user draws, drags, reshapes or deletes shapes (napari's Shapes modes): the layer's
+  ``data`` events become editor calls (``add``, ``move``, ``edit``, ``delete``), each one undo
+  step; the layer is not rebuilt for a drawn or moved region.
+- The editor changes otherwise (undo, redo, a class change, an import, a load): the layer is
+  rebuilt from the regions.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+import numpy as np
+
+from corebt_viewer.core.annotations import Region, close_ring
+from corebt_viewer.services.slide_regions_session import brush_stroke_region
+
+#: Fill opacity of a region's exterior.
+FACE_ALPHA = 0.25
+#: Shape types that are not regions (napari's line, path and polyline modes).
+LINE_TYPES = ("line", "path", "polyline")
+#: Points of the polygon an ellipse is turned into.
+ELLIPSE_POINTS = 64
+
+
+def ellipse_polygon(corners: np.ndarray, n: int = ELLIPSE_POINTS) -> np.ndarray:
+    """The (n, 2) outline of the ellipse inscribed in napari's four bounding-box corners."""
+    corners = np.asarray(corners, dtype=np.float64)
+    centre = corners.mean(axis=0)
+    half_a = (corners[1] - corners[0]) / 2
+    half_b = (corners[3] - corners[0]) / 2
+    t = np.linspace(0, 2 * np.pi, n, endpoint=False)[:, None]
+    return centre + np.cos(t) * half_a + np.sin(t) * half_b
+
+
+class RegionsLayerSync:
+    """Two-way binding of `layer` (a napari Shapes layer) and `session`.
+
+    Parameters
+    ----------
+    layer : napari.layers.Shapes
+    session : SlideRegionsSession
+    notify : callable, optional
+        ``notify(text)`` for what the user should know (an edit refused...).
+    """
+
+    def __init__(self, layer, session, notify=None):
+        self.layer = layer
+        self.session = session
+        self.notify = notify or (lambda _text: None)
+        #: per shape of the layer: (region id, polygon index, ring index)
+        self.owners: list[tuple[str, int, int]] = []
+        self._syncing = False
+        self._from_layer = False
+        self.rebuilds = 0  # how many full rebuilds (tests, benchmarks)
+        self._shown: dict = {}  # region id -> the Region its shapes show
+        #: level-0 px: when set, a drawn outline is a brush stroke of this half-width
+        self.brush_radius: float | None = None
+        session.on_change(self._on_editor_change)
+        layer.events.data.connect(self._on_layer_data)
+        layer.mouse_drag_callbacks.append(self._brush_drag)
+
+    # ------------------------------------------------------------------ the brush
+    def set_brush(self, radius: float | None) -> None:
+        """Paint strokes of half-width `radius` level-0 px (``None``: the brush is off).
+
+        With the brush on, the layer is in pan/zoom mode with mouse panning off, and a drag
+        records its path; on release the path, widened, becomes a region (one undo step).
+        """
+        self.brush_radius = radius
+        if radius is not None:
+            self.layer.mouse_pan = False
+        elif self.layer.mode == "pan_zoom":  # other modes: napari's mode switch set it
+            self.layer.mouse_pan = True
+
+    def _brush_drag(self, layer, event):
+        if not self.brush_radius or layer.mode != "pan_zoom":
+            return
+        points = [layer.world_to_data(event.position)[-2:]]
+        yield
+        while event.type == "mouse_move":
+            points.append(layer.world_to_data(event.position)[-2:])
+            yield
+        path = np.asarray(points, dtype=np.float64)[:, ::-1]  # (x, y)
+        try:
+            region = brush_stroke_region(
+                path, self.brush_radius, class_name=self.session.current_class
+            )
+            self.session.editor.add(region)
+        except (ValueError, PermissionError) as exc:
+            self.notify(f"Brush stroke not kept: {exc}")
+
+    # ------------------------------------------------------------------ editor -> layer
+    def _on_editor_change(self, _label: str) -> None:
+        if not self._from_layer:
+            self.update()
+
+    def _shapes_of(self, regions) -> tuple[list, np.ndarray, np.ndarray, list]:
+        shapes, faces, edges, owners = [], [], [], []
+        for region in regions:
+            r, g, b = (c / 255 for c in self.session.class_color(region.class_name))
+            for pi, polygon in enumerate(region.polygons):
+                for ri, ring in enumerate(polygon):
+                    shapes.append(np.ascontiguousarray(ring[:-1, ::-1]))
+                    faces.append((r, g, b, FACE_ALPHA if ri == 0 else 0.0))
+                    edges.append((r, g, b, 1.0))
+                    owners.append((region.id, pi, ri))
+        return shapes, np.asarray(faces).reshape(-1, 4), np.asarray(edges).reshape(-1, 4), owners
+
+    def update(self, force=()) -> None:
+        """Show the session's regions, touching only the shapes of regions that changed
+        (those in `force` too); a full rebuild when most of them did."""
+        regions = self.session.regions
+        new = {r.id: r for r in regions}
+        shown, force = self._shown, set(force)
+        gone = {
+            rid
+            for rid, old in shown.items()
+            if rid in force or rid not in new or new[rid].polygons is not old.polygons
+        }
+        added = [r for r in regions if r.id not in shown or r.id in gone]
+        recolour = {
+            r.id
+            for r in regions
+            if r.id in shown and r.id not in gone and r.class_name != shown[r.id].class_name
+        }
+        if len(gone) + len(added) > max(64, len(regions) // 2):
+            self.rebuild()
+            return
+        layer = self.layer
+        self._syncing = True
+        try:
+            if gone:
+                drop = {i for i, owner in enumerate(self.owners) if owner[0] in gone}
+                layer.selected_data = drop
+                layer.remove_selected()
+                self.owners = [o for i, o in enumerate(self.owners) if i not in drop]
+            if added:
+                shapes, faces, edges, owners = self._shapes_of(added)
+                layer.selected_data = set()
+                layer.add(shapes, shape_type="polygon", face_color=faces, edge_color=edges)
+                self.owners.extend(owners)
+            if recolour:
+                self._recolour(recolour, new)
+        finally:
+            self._syncing = False
+        self._shown = new
+
+    def _recolour(self, ids: set[str], regions: dict) -> None:
+        faces = np.array(self.layer.face_color, dtype=np.float64)
+        edges = np.array(self.layer.edge_color, dtype=np.float64)
+        for i, (rid, _pi, ri) in enumerate(self.owners):
+            if rid in ids:
+                r, g, b = (c / 255 for c in self.session.class_color(regions[rid].class_name))
+                faces[i] = (r, g, b, FACE_ALPHA if ri == 0 else 0.0)
+                edges[i] = (r, g, b, 1.0)
+        self.layer.face_color = faces
+        self.layer.edge_color = edges
+
+    def rebuild(self) -> None:
+        """Show the session's regions, replacing every shape."""
+        layer = self.layer
+        shapes, faces, edges, owners = self._shapes_of(self.session.regions)
+        self._syncing = True
+        try:
+            layer.selected_data = set()
+            layer.data = []
+            if shapes:
+                layer.add(shapes, shape_type="polygon", face_color=faces, edge_color=edges)
+        finally:
+            self._syncing = False
+        self.owners = owners
+        self._shown = {r.id: r for r in self.session.regions}
+        self.rebuilds += 1
+        self.set_drawing_class(self.session.current_class)
+
+    def set_drawing_class(self, name: str) -> None:
+        """Colour the next drawn shape as class `name` (selected shapes keep theirs)."""
+        r, g, b = (c / 255 for c in self.session.class_color(name))
+        selected = self.layer.selected_data
+        self._syncing = True
+        try:
+            with self.layer.events.current_face_color.blocker():
+                if selected:
+                    self.layer.selected_data = set()
+                self.layer.current_face_color = (r, g, b, FACE_ALPHA)
+                self.layer.current_edge_color = (r, g, b, 1.0)
+                if selected:
+                    self.layer.selected_data = selected
+        finally:
+            self._syncing = False
+
+    # ------------------------------------------------------------------ layer -> editor
+    def selected_ids(self) -> list[str]:
+        """Ids of the regions with a shape selected on the layer."""
+        ids = [self.owners[i][0] for i in sorted(self.layer.selected_data) if i < len(self.owners)]
+        return list(dict.fromkeys(ids))
+
+    def _on_layer_data(self, event) -> None:
+        if self._syncing:
+            return
+        action = str(getattr(event, "action", ""))
+        try:
+            if action == "added":
+                self._added()
+            elif action == "removed":
+                self._removed(tuple(getattr(event, "data_indices", ()) or ()))
+            elif action == "changed":
+                self._changed(tuple(getattr(event, "data_indices", ()) or ()))
+        except (PermissionError, ValueError, KeyError) as exc:
+            self.notify(f"Region edit refused: {exc}")
+            self.rebuild()
+
+    @contextmanager
+    def _quiet(self):
+        """Editor calls inside do not touch the layer (it shows the change already)."""
+        self._from_layer = True
+        try:
+            yield
+        finally:
+            self._from_layer = False
+            self._shown = {r.id: r for r in self.session.regions}
+
+    def _added(self) -> None:
+        layer, known = self.layer, len(self.owners)
+        new = range(known, layer.nshapes)
+        if not len(new):
+            return
+        kinds = [layer.shape_type[i] for i in new]
+        if any(kind in LINE_TYPES for kind in kinds):
+            self.notify("Lines are not regions: draw a polygon, rectangle or freehand outline")
+            self.rebuild()
+            return
+        regions = []
+        for i, kind in zip(new, kinds, strict=True):
+            points = np.asarray(layer.data[i], dtype=np.float64)[:, -2:][:, ::-1]
+            if kind == "ellipse":
+                points = ellipse_polygon(points)
+            if len(np.unique(points, axis=0)) < 3:
+                self.notify("A region needs at least three distinct corners")
+                self.rebuild()
+                return
+            regions.append(Region.polygon([points], class_name=self.session.current_class))
+        editor = self.session.editor
+        with self._quiet(), editor.group("add"):
+            for region in regions:
+                editor.add(region)
+        self.owners.extend((region.id, 0, 0) for region in regions)
+        ellipses = {r.id for r, kind in zip(regions, kinds, strict=True) if kind == "ellipse"}
+        if ellipses:
+            self.update(force=ellipses)  # show the polygon that was stored
+
+    def _removed(self, indices: tuple[int, ...]) -> None:
+        gone = sorted({i for i in indices if 0 <= i < len(self.owners)})
+        if not gone:
+            return
+        ids = list(dict.fromkeys(self.owners[i][0] for i in gone))
+        partial = any(
+            owner[0] in ids and i not in gone for i, owner in enumerate(self.owners)
+        )  # one part of a region with several shapes: the whole region goes
+        keep = set(gone)
+        self.owners = [owner for i, owner in enumerate(self.owners) if i not in keep]
+        with self._quiet():
+            self.session.editor.delete(ids)
+        if partial:  # the region's other shapes go too
+            self._syncing = True
+            try:
+                rest = {i for i, owner in enumerate(self.owners) if owner[0] in set(ids)}
+                self.layer.selected_data = rest
+                self.layer.remove_selected()
+                self.owners = [o for i, o in enumerate(self.owners) if i not in rest]
+            finally:
+                self._syncing = False
+
+    def _changed(self, indices: tuple[int, ...]) -> None:
+        touched = list(dict.fromkeys(self.owners[i][0] for i in indices if i < len(self.owners)))
+        if not touched:
+            return
+        editor = self.session.editor
+        data = self.layer.data
+        moves, reshapes, refused = [], [], []
+        whole_moves = False
+        for region_id in touched:
+            region = editor.annotations.region(region_id)
+            shape_ix = [i for i, owner in enumerate(self.owners) if owner[0] == region_id]
+            new = [np.asarray(data[i], dtype=np.float64)[:, -2:][:, ::-1] for i in shape_ix]
+            old = [region.polygons[self.owners[i][1]][self.owners[i][2]][:-1] for i in shape_ix]
+            moved = [k for k, i in enumerate(shape_ix) if i in indices]
+            shift = _common_shift(old, new)
+            part_shift = _common_shift([old[k] for k in moved], [new[k] for k in moved])
+            still = [k for k in range(len(shape_ix)) if k not in moved]
+            if shift is not None:
+                if np.any(shift):
+                    moves.append((region_id, shift))
+            elif (
+                part_shift is not None
+                and _common_shift([old[k] for k in still], [new[k] for k in still]) is not None
+            ):  # one part dragged: the whole region moves
+                moves.append((region_id, part_shift))
+                whole_moves = True
+            elif len(shape_ix) == 1:
+                reshapes.append((region_id, new[0]))
+            else:
+                refused.append(region_id)
+        label = "move" if moves and not reshapes else "edit"
+        with self._quiet(), editor.group(label):
+            for region_id, (dx, dy) in moves:
+                editor.move([region_id], float(dx), float(dy))
+            for region_id, points in reshapes:
+                editor.edit(region_id, polygons=((close_ring(points),),))
+        if whole_moves:  # the region's other parts follow
+            self.update(force={rid for rid, _shift in moves})
+        if refused:
+            self.notify(
+                "A region with holes or several parts can be moved, not reshaped: "
+                "edit it in QuPath or draw it again"
+            )
+            self.update(force=set(refused))
+
+
+def _common_shift(old: list[np.ndarray], new: list[np.ndarray]) -> np.ndarray | None:
+    """The one (dx, dy) that moves every `old` ring onto its `new` one, else ``None``."""
+    if not old:
+        return np.zeros(2)
+    shifts = []
+    for a, b in zip(old, new, strict=True):
+        if a.shape != b.shape:
+            return None
+        delta = b - a
+        if not np.allclose(delta, delta[0], atol=1e-6):
+            return None
+        shifts.append(delta[0])
+    first = shifts[0]
+    if not all(np.allclose(s, first, atol=1e-6) for s in shifts):
+        return None
+    return first
