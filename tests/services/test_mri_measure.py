@@ -7,6 +7,7 @@ import pytest
 
 from corebt_viewer.services.mri_measure import line_length_mm, measure_rano
 
+
 def ellipse_mask(shape, centre, a_mm, b_mm, voxel, angle=0.0, label=3, slices=(10,)):
     """A canonical mask with a filled ellipse (semi-axes in mm) on the given axial slices."""
     x, y = np.meshgrid(
