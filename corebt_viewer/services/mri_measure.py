@@ -33,7 +33,9 @@ class RanoMeasurement:
     slice_index : int
         Axial slice (index along the mask's third, inferior-superior axis).
     longest_ends, perpendicular_ends : ndarray, shape (2, 3)
-        Voxel coordinates (x, y, z) of the two ends of each diameter.
+        Voxel coordinates (x, y, z) of the two ends of each diameter (the longest runs
+        between voxel centres; the perpendicular is drawn exactly at right angles, so its
+        ends may fall between centres).
     volumes_ml : dict of str -> float
         Per region and BraTS composite (whole tumour, tumour core, enhancing) volumes.
     """
@@ -141,9 +143,10 @@ def _diameters(pixels: np.ndarray, spacing: tuple[float, float]):
     hi = np.maximum.reduceat(across[order], starts)
     k = int(np.argmax(hi - lo))
     members = order[starts[k] : (starts[k + 1] if k + 1 < len(starts) else len(order))]
-    a = members[np.argmin(across[members])]
-    b = members[np.argmax(across[members])]
-    return longest, ld_ends, float(hi[k] - lo[k]), pixels[[a, b]]
+    # the chord drawn exactly perpendicular, at the mean position of its line along d
+    s = float(along[members].mean())
+    ends_mm = np.array([s * d + lo[k] * u, s * d + hi[k] * u])
+    return longest, ld_ends, float(hi[k] - lo[k]), ends_mm / np.asarray(spacing)
 
 
 def _hull_points(points: np.ndarray) -> np.ndarray:
@@ -163,3 +166,26 @@ def line_length_mm(start, end) -> float:
     if a.shape != b.shape:
         raise ValueError(f"ruler ends differ in dimension: {a.shape} vs {b.shape}")
     return float(np.linalg.norm(b - a))
+
+
+def describe_probe(
+    values: dict[str, float],
+    label: int | None,
+    voxel: tuple[int, int, int],
+    world: tuple[float, float, float],
+) -> str:
+    """Status-bar text for the voxel under the cursor.
+
+    `values` maps a sequence title to the voxel's intensity as stored in its NIfTI (after
+    the header's slope and intercept); `label` is the canonical mask label or None.
+    """
+    from corebt_viewer.core.segmentation import REGIONS
+
+    parts = [f"{name} {value:.4g}" for name, value in values.items()]
+    if label is not None:
+        titles = {int(r): r.title for r in REGIONS}
+        parts.append(f"mask: {titles.get(int(label), 'background' if label == 0 else label)}")
+    i, j, k = voxel
+    x, y, z = world
+    parts.append(f"voxel ({i}, {j}, {k})  ({x:.1f}, {y:.1f}, {z:.1f}) mm")
+    return "  ·  ".join(parts)

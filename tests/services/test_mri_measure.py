@@ -43,7 +43,8 @@ def test_ellipse_of_known_axes(voxel, angle):
     # the two diameters are perpendicular
     d = np.diff(result.longest_ends[:, :2] * voxel[:2], axis=0)[0]
     p = np.diff(result.perpendicular_ends[:, :2] * voxel[:2], axis=0)[0]
-    assert abs(d @ p) / (np.linalg.norm(d) * np.linalg.norm(p)) < 0.1
+    assert abs(d @ p) / (np.linalg.norm(d) * np.linalg.norm(p)) < 1e-6
+    assert np.linalg.norm(p) == pytest.approx(result.perpendicular_mm)
     assert result.measurable
 
 
