@@ -264,10 +264,15 @@ class MriTools(QObject):
                 ndim=3,
                 name="Measurements (mm)",
                 edge_color=MEASURE_COLOUR,
-                edge_width=0.7,
+                edge_width=1.0,
                 features={"kind": np.array([], dtype=object), "length": np.array([], float)},
                 feature_defaults={"kind": "", "length": 0.0},
-                text={"string": "{kind}{length:.1f} mm", "color": MEASURE_COLOUR, "size": 10},
+                text={
+                    "string": "{kind}{length:.1f} mm",
+                    "color": MEASURE_COLOUR,
+                    "size": 10,
+                    "anchor": "upper_left",  # LD and PD share a centre: labels apart
+                },
             )
             layer.events.data.connect(self._update_lengths)
             self.measure_layer = layer

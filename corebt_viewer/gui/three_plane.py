@@ -74,7 +74,7 @@ class PlanePane:
             self.labels.visible = False
         if self.lines is None:
             self.lines = self.viewer.add_shapes(
-                ndim=3, edge_color=CROSS_COLOUR, edge_width=0.6, name="crosshair", opacity=0.8
+                ndim=3, edge_color=CROSS_COLOUR, edge_width=0.8, name="crosshair", opacity=0.8
             )
         self.viewer.layers.selection.active = self.image
         dims = self.viewer.dims
@@ -94,7 +94,11 @@ class PlanePane:
             self.viewer.dims.point = tuple(point)
         finally:
             self._applying = False
-        self.lines.data = self._line_data(position)
+        # on the slice napari shows (it snaps to the grid): lines off the slice are hidden
+        at = list(position)
+        at[self.axis] = self.viewer.dims.point[-3:][self.axis]
+        self.lines.data = []  # (set with data alone, two-point shapes become polygons)
+        self.lines.add_lines(self._line_data(at))
 
     def _line_data(self, position) -> list[np.ndarray]:
         extent = self.image.extent.world  # (min, max) x 3 world axes, mm
@@ -141,3 +145,5 @@ class ThreePlaneView(QWidget):
     def _on_crosshair(self, position, source) -> None:
         for pane in self.panes.values():
             pane.follow(position)
+        x, y, z = position
+        self.readout.setText(f"Crosshair at ({x:.1f}, {y:.1f}, {z:.1f}) mm (RAS).")

@@ -48,7 +48,11 @@ def test_a_click_in_one_plane_moves_the_others_and_the_mosaic(window, tools):
     assert panes["sagittal"].viewer.dims.point[0] == pytest.approx(after[0], abs=1.0)
     # the crosshair lines cross at the click, on each pane's slice
     axial_lines = panes["axial"].lines.data
-    assert len(axial_lines) == 2 and all(np.allclose(line[:, 2], after[2]) for line in axial_lines)
+    z_shown = panes["axial"].viewer.dims.point[2]
+    assert len(axial_lines) == 2 and all(np.allclose(line[:, 2], z_shown) for line in axial_lines)
+    assert any(np.allclose(line[:, 0], after[0]) for line in axial_lines)  # through the click
+    assert any(np.allclose(line[:, 1], after[1]) for line in axial_lines)
+    assert panes["axial"].lines.shape_type == ["line", "line"]
     # the main canvas (single view or 2x2 mosaic) is on the same slice
     tools.set_layout("single")
     window.mri.set_mosaic(True)
