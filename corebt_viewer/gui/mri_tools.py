@@ -40,8 +40,7 @@ class MriTools(QObject):
         self.window = window
         self.mri = mri = window.mri
         self.crosshair = Crosshair()
-        self.three_plane = ThreePlaneView(self.crosshair)
-        mri.stack.addWidget(self.three_plane)
+        self.three_plane: ThreePlaneView | None = None  # built on first use (1.3 s here)
         self.layout = "single"
         self.presets: dict = {}  # Sequence -> name of the preset in use
         self.measure_layer = None
@@ -51,9 +50,6 @@ class MriTools(QObject):
         self.probe_label = QLabel("")
         window.statusBar().addPermanentWidget(self.probe_label)
         self._attach(mri.viewer, main=True)
-        for pane in self.three_plane.panes.values():
-            self._attach(pane.viewer, main=False)
-            pane.viewer.dims.events.point.connect(lambda _e, p=pane: self._pane_scrolled(p))
         self.crosshair.connect(self._follow_main)
         mri.viewer.dims.events.point.connect(self._main_scrolled)
         mri.viewer.layers.selection.events.active.connect(self._on_active_layer)
@@ -84,18 +80,28 @@ class MriTools(QObject):
             if mri.mosaic:
                 mri.set_mosaic(False)
             self._show_panes()
-            mri.stack.setCurrentWidget(self.three_plane)
+            mri.stack.setCurrentWidget(self._ensure_three_plane())
             for pane in self.three_plane.panes.values():
                 pane.viewer.reset_view()
         elif mri.present:
             mri.stack.setCurrentWidget(mri.qt_viewer)
+
+    def _ensure_three_plane(self) -> ThreePlaneView:
+        if self.three_plane is None:
+            view = ThreePlaneView(self.crosshair)
+            for pane in view.panes.values():
+                self._attach(pane.viewer, main=False)
+                pane.viewer.dims.events.point.connect(lambda _e, p=pane: self._pane_scrolled(p))
+            self.mri.stack.addWidget(view)
+            self.three_plane = view
+        return self.three_plane
 
     def _show_panes(self) -> None:
         mri = self.mri
         image = mri.image_layers.get(mri.sequence)
         if image is None:
             return
-        self.three_plane.show_layers(image, mri.labels_layer if mri.has_mask else None)
+        self._ensure_three_plane().show_layers(image, mri.labels_layer if mri.has_mask else None)
 
     # ------------------------------------------------------------------ window / level
     def current_image(self):
@@ -225,7 +231,9 @@ class MriTools(QObject):
         labels = mri.labels_layer
         if labels is not None and id(labels) not in self._connected:
             self._connected.add(id(labels))
-            labels.events.paint.connect(lambda _e: self.three_plane.refresh_mask())
+            labels.events.paint.connect(
+                lambda _e: self.three_plane and self.three_plane.refresh_mask()
+            )
         # a case opens with its sequence's default window (the first preset): W goes on
         self.presets = {seq: PRESETS[seq][0].name for seq in mri.present}
         self._applying = True
@@ -368,7 +376,8 @@ class MriTools(QObject):
         self.crosshair.set(tuple(centre), source="rano")
         volumes = ", ".join(f"{k} {v:.1f} mL" for k, v in result.volumes_ml.items())
         self._say(f"{result.text()}  ·  {volumes}", 30000)
-        self.three_plane.readout.setText(f"{result.text()}\n{volumes}")
+        if self.three_plane is not None:
+            self.three_plane.readout.setText(f"{result.text()}\n{volumes}")
 
     def _say(self, text: str, ms: int = 8000) -> None:
         self.window.statusBar().showMessage(text, ms)

@@ -20,7 +20,7 @@ from corebt_viewer.gui import layers as L
 from corebt_viewer.gui.widgets import make_canvas_native, plain_canvas_overlays
 
 PLANE_NAMES = ("axial", "coronal", "sagittal")
-CROSS_COLOUR = "#ffd400"
+CROSS_COLOUR = "#ff3cf0"  # magenta: apart from the mask colours and the rulers' cyan
 
 
 class PlanePane:
@@ -73,9 +73,7 @@ class PlanePane:
         elif self.labels is not None:
             self.labels.visible = False
         if self.lines is None:
-            self.lines = self.viewer.add_shapes(
-                ndim=3, edge_color=CROSS_COLOUR, edge_width=0.8, name="crosshair", opacity=0.8
-            )
+            self.lines = CrosshairLines(self.qt_viewer)
         self.viewer.layers.selection.active = self.image
         dims = self.viewer.dims
         dims.order = tuple(L.PLANES[self.plane])
@@ -94,11 +92,7 @@ class PlanePane:
             self.viewer.dims.point = tuple(point)
         finally:
             self._applying = False
-        # on the slice napari shows (it snaps to the grid): lines off the slice are hidden
-        at = list(position)
-        at[self.axis] = self.viewer.dims.point[-3:][self.axis]
-        self.lines.data = []  # (set with data alone, two-point shapes become polygons)
-        self.lines.add_lines(self._line_data(at))
+        self.lines.set_lines(self._line_data(position), self.viewer.dims.displayed[-2:])
 
     def _line_data(self, position) -> list[np.ndarray]:
         extent = self.image.extent.world  # (min, max) x 3 world axes, mm
@@ -108,6 +102,40 @@ class PlanePane:
             start[axis], end[axis] = extent[0][axis], extent[1][axis]
             lines.append(np.stack([start, end]))
         return lines
+
+
+class CrosshairLines:
+    """The crosshair's two lines, drawn straight into the canvas's vispy scene.
+
+    A napari Shapes layer would do, but each change of its data makes napari recompute
+    the dims of every layer and re-slice the layer: about 40 ms per pane per click with
+    software OpenGL, against well under one for a vispy line. This reaches into napari's
+    private canvas (``QtViewer.canvas.view``), here only; a test checks the lines are drawn.
+    """
+
+    def __init__(self, qt_viewer):
+        from vispy.scene.visuals import Line
+
+        scene = qt_viewer.canvas.view.scene  # napari private API (0.9): see the docstring
+        self.node = Line(
+            pos=np.zeros((4, 2), np.float32),
+            color=CROSS_COLOUR,
+            connect="segments",
+            width=1,
+            method="gl",
+            parent=scene,
+        )
+        self.node.order = 1_000_000  # above every layer
+        self.node.set_gl_state("translucent", depth_test=False)
+        self.segments = np.zeros((2, 2, 3))
+
+    def set_lines(self, lines: list[np.ndarray], displayed) -> None:
+        """Draw `lines` (each 2 x 3 world points) on the plane showing world axes
+        `displayed` (row axis, column axis); vispy's scene is (x=column, y=row)."""
+        self.segments = np.asarray(lines, float)
+        row, col = displayed
+        pos = self.segments.reshape(-1, 3)[:, [col, row]]
+        self.node.set_data(pos=pos.astype(np.float32))
 
 
 class ThreePlaneView(QWidget):
