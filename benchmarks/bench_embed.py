@@ -114,9 +114,9 @@ def build_encoder(args):
             f"Prov-GigaPath full size, random weights: {sum(p.numel() for p in model.parameters()) / 1e9:.2f} B parameters"
         )
         return GigaPathTileEncoder.from_model(model, device=device, compile=args.compile)
-    return build(
-        args.encoder, weights=args.weights, device=args.device, mpp=0.5, compile=args.compile
-    )
+    if args.encoder == "builtin":
+        return build("builtin", device=args.device, mpp=0.5)
+    return build(args.encoder, weights=args.weights, device=args.device, compile=args.compile)
 
 
 def _sync(device: str) -> None:

@@ -73,9 +73,12 @@ def summary_task(
 
                 tile_size = infer_tile_size(tiles.coords)
                 break
-        volumes = None
+        volumes = rano = None
         if mask is not None and voxel_size is not None:
+            from corebt_viewer.services.mri_measure import measure_rano
+
             volumes = region_volumes_ml(mask, tuple(voxel_size))
+            rano = measure_rano(mask, tuple(voxel_size))
         report(progress, len(slides), len(slides) + 1, "drawing the summary", "summary")
         return render_case_summary(
             case_id=case.patient_id,
@@ -91,6 +94,7 @@ def summary_task(
             tile_size=tile_size,
             prediction=prediction,
             volumes=volumes,
+            rano=rano,
             review=review,
             notes=notes,
         )

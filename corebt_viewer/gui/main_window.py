@@ -29,6 +29,7 @@ from corebt_viewer.gui.case_list import CaseList
 from corebt_viewer.gui.case_views import CaseViews
 from corebt_viewer.gui.mask_review import MaskReview
 from corebt_viewer.gui.mri_canvas import MriCanvas
+from corebt_viewer.gui.mri_tools import MriTools
 from corebt_viewer.gui.prediction_panel import PredictionPanel
 from corebt_viewer.gui.report_view import ReportView
 from corebt_viewer.gui.scheduler import FramePacer, UiScheduler
@@ -70,6 +71,7 @@ class MainWindow(QMainWindow):
         self.frame_pacer = FramePacer(self, self.scheduler)  # a handler and its frame: 2 turns
         self.prefetch = None  # a gui.prefetch.Prefetch started before the window existed
         self._build()
+        self.mri_tools = MriTools(self)  # its canvases exist before any layer is added
         self.slide_tools = SlideTools(self)  # regions, minimap, ruler, magnification
         self.actions = build_actions(self)  # before the views: they enable actions
         self.views = CaseViews(self)

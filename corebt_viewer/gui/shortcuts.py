@@ -53,6 +53,12 @@ SHORTCUTS: tuple[Shortcut, ...] = (
     Shortcut("view_3d", "D", "3D view", "MRI"),
     Shortcut("toggle_mask", "Shift+M", "Show / hide the tumour mask", "MRI"),
     Shortcut("outline", "O", "Mask as outline / filled", "MRI"),
+    Shortcut("three_plane", "Q", "Three planes with a linked crosshair / single view", "MRI"),
+    Shortcut("window_preset", "W", "Next window/level preset of the sequence", "MRI"),
+    Shortcut("window_reset", "Shift+W", "Default window/level of the sequence", "MRI"),
+    Shortcut("ruler", "U", "Ruler in mm: draw lines on the plane (U again to stop)", "MRI"),
+    Shortcut("clear_rulers", "Shift+U", "Remove the rulers and RANO lines", "MRI"),
+    Shortcut("rano", "Shift+R", "RANO diameters and region volumes from the mask", "MRI"),
     Shortcut("next_slide", "PgDown", "Next slide of the case", "Pathology"),
     Shortcut("previous_slide", "PgUp", "Previous slide of the case", "Pathology"),
     Shortcut("heatmap", "H", "Tile contribution heat map", "Pathology"),
@@ -76,6 +82,14 @@ SHORTCUTS: tuple[Shortcut, ...] = (
 )
 
 
+# mouse gestures of the MRI canvases (listed in Help; not key sequences)
+MOUSE: tuple[tuple[str, str], ...] = (
+    ("Click", "Move the crosshair: the other planes and the mosaic follow"),
+    ("Ctrl+Right-drag", "Window (left-right) and level (up-down)"),
+    ("Drag / Right-drag / Wheel", "Pan / zoom / zoom (napari)"),
+)
+
+
 def shortcuts_html() -> str:
     """The shortcut table as HTML, grouped."""
     parts = ["<table cellspacing='4'>"]
@@ -85,6 +99,8 @@ def shortcuts_html() -> str:
             group = s.group
             parts.append(f"<tr><td colspan='2'><br><b>{group}</b></td></tr>")
         parts.append(f"<tr><td><code>{s.keys}</code></td><td>{s.text}</td></tr>")
+    parts.append("<tr><td colspan='2'><br><b>Mouse (MRI)</b></td></tr>")
+    parts += [f"<tr><td><code>{g}</code></td><td>{t}</td></tr>" for g, t in MOUSE]
     parts.append("</table>")
     return "".join(parts)
 

@@ -22,6 +22,13 @@ MENUS = {
         "toggle_mask",
         "outline",
         None,
+        "three_plane",
+        "window_preset",
+        "window_reset",
+        "ruler",
+        "clear_rulers",
+        "rano",
+        None,
         "surfaces",
         "export_meshes",
     ],
@@ -86,6 +93,7 @@ def handlers(window) -> dict:
         )
     for view in VIEWS:
         table[f"view_{view}"] = lambda v=view: mri.set_view(v)
+    table.update(window.mri_tools.handlers())
     return table
 
 

@@ -342,6 +342,20 @@ def _heatmaps_from_prediction(
     return out
 
 
+def _rano_rows(rano) -> list[list[str]]:
+    """Rows of the bidimensional RANO measurement for the volumes table."""
+    if rano is None:
+        return []
+    rows = [
+        [f"RANO longest ({rano.target})", f"{rano.longest_mm:.1f} mm"],
+        ["RANO perpendicular", f"{rano.perpendicular_mm:.1f} mm"],
+        [f"Product, axial slice {rano.slice_index}", f"{rano.product_mm2:.0f} mm²"],
+    ]
+    if not rano.measurable:
+        rows.append(["RANO", "not measurable (< 10 mm)"])
+    return rows
+
+
 # --------------------------------------------------------------------------- the page
 
 
@@ -362,6 +376,7 @@ def render_case_summary(
     slide_problems: Mapping[str, str] | None = None,
     prediction: Any = None,
     volumes: Mapping[Any, float] | None = None,
+    rano: Any = None,
     review: str = "",
     notes: str = "",
     formats: Sequence[str] = ("pdf", "png"),
@@ -400,6 +415,9 @@ def render_case_summary(
         ``gate``, ``ablation`` and ``tile_contributions`` when present.
     volumes : mapping, optional
         Region (or name) -> millilitres.
+    rano : RanoMeasurement, optional
+        From :func:`corebt_viewer.services.mri_measure.measure_rano`: its diameters are
+        added under the volumes (and its volumes used when `volumes` is not given).
     review, notes : str
         Review status and notes, printed under the title.
     formats : sequence of {"pdf", "png"}
@@ -488,7 +506,10 @@ def render_case_summary(
         "no ablation",
         [0.36, 0.26, 0.1, 0.28],
     )
+    if volumes is None and rano is not None:
+        volumes = rano.volumes_ml
     volume_rows = [[_volume_name(k), f"{float(v):.2f}"] for k, v in (volumes or {}).items()]
+    volume_rows += _rano_rows(rano)
     _table(
         fig.add_subplot(grid[3, 1]),
         "Region volumes",

@@ -190,3 +190,25 @@ def test_the_page_says_which_model_and_why_the_report_matters(tmp_path):
     data = pdf.read_bytes()
     assert b"eq. 2" in data and b"uses the report" not in data
     assert sm.model_line(None) == ""
+
+
+def test_summary_lists_the_rano_measurement(tmp_path, monkeypatch):
+    from corebt_viewer.services.mri_measure import measure_rano
+
+    mask = np.zeros((60, 60, 5), np.uint8)
+    mask[10:50, 20:40, 2] = 3
+    rano = measure_rano(mask, (1.0, 1.0, 1.0))
+    tables = {}
+    real_table = sm._table
+
+    def spy(ax, title, header, rows, *args, **kwargs):
+        tables[title] = rows
+        return real_table(ax, title, header, rows, *args, **kwargs)
+
+    monkeypatch.setattr(sm, "_table", spy)
+    (pdf,) = sm.render_case_summary(case_id="X", out=tmp_path / "x", rano=rano, formats=("pdf",))
+    assert pdf.read_bytes().startswith(b"%PDF")
+    rows = dict(map(tuple, tables["Region volumes"]))
+    assert rows["RANO longest (enhancing tumour)"] == f"{rano.longest_mm:.1f} mm"
+    assert rows["RANO perpendicular"] == f"{rano.perpendicular_mm:.1f} mm"
+    assert rows["Enhancing tumour"] == f"{40 * 20 / 1000:.2f}"  # volumes from the measurement
