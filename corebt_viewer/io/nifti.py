@@ -674,6 +674,17 @@ def save_segmentation(
         img = nib.Nifti1Image(data, np.asarray(affine, float))
         img.header.set_data_dtype(out_dtype)
         img.header.set_xyzt_units("mm")
+    return save_nifti_atomic(img, path)
+
+
+def save_nifti_atomic(img, path: str | Path) -> Path:
+    """Write a NIfTI image to a temporary file beside `path`, then rename it over `path`.
+
+    A reader never sees a half-written file; the folder is created when needed.
+    """
+    import nibabel as nib
+
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     suffix = ".nii.gz" if str(path).lower().endswith(".gz") else ".nii"
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp{suffix}")

@@ -291,13 +291,7 @@ def _register_and_write(case, folder, names, seg_out, atlas, skull_strip, thread
 
 
 def _save(img, path: Path) -> None:
-    import nibabel as nib
+    from corebt_viewer.io.nifti import save_nifti_atomic
 
     img.header.set_xyzt_units("mm")
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp.nii.gz")
-    try:
-        nib.save(img, str(tmp))
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    save_nifti_atomic(img, path)

@@ -8,7 +8,6 @@ scanned folder) and the time; no patient attribute.
 from __future__ import annotations
 
 import json
-import os
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -46,13 +45,9 @@ def write_derived_nifti(
     img.header.set_xyzt_units("mm")
     img.header.set_qform(volume.affine, code=1)
     img.header.set_sform(volume.affine, code=1)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp.nii.gz")
-    try:
-        nib.save(img, str(tmp))
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    from corebt_viewer.io.nifti import save_nifti_atomic
+
+    save_nifti_atomic(img, path)
     root = Path(source_folder)
     provenance = {
         "derived_from": "DICOM series",
