@@ -124,7 +124,7 @@ def shown_rgb(dialog, tmp_path) -> np.ndarray:
 
 def all_widget_text(qapp) -> str:
     """Every text a widget shows: labels, buttons, combo items, tables, menus, titles."""
-    from qtpy.QtCore import QModelIndex, Qt
+    from qtpy.QtCore import QAbstractListModel, QModelIndex, Qt
     from qtpy.QtWidgets import (
         QAbstractButton,
         QAbstractItemView,
@@ -151,9 +151,11 @@ def all_widget_text(qapp) -> str:
         if isinstance(w, QMessageBox):
             parts += [w.text(), w.detailedText(), w.informativeText()]
         if isinstance(w, QAbstractItemView) and w.model() is not None:
-            model, root = w.model(), QModelIndex()  # list models take the parent too
+            model, root = w.model(), QModelIndex()
+            # a list model has one column (its columnCount is private in PySide6)
+            columns = 1 if isinstance(model, QAbstractListModel) else model.columnCount(root)
             for r in range(model.rowCount(root)):
-                for c in range(model.columnCount(root)):
+                for c in range(columns):
                     for role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
                         value = model.data(model.index(r, c), role)
                         parts.append("" if value is None else str(value))
