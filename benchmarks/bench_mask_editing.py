@@ -19,6 +19,7 @@ Target: under 50 ms for ``autosave in a worker``. Usage::
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import sys
 import tempfile
@@ -27,7 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
-DATA = Path("/work/shared/data/mri/TCGA-DU-7294")
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+DATA = Path(os.environ.get("COREBT_SHARED_DATA", SHARED)) / "mri" / "TCGA-DU-7294"
 SEG, T1C = "TCGA-DU-7294_seg_fusion_mav.nii.gz", "TCGA-DU-7294_t1c_bet.nii.gz"
 
 
