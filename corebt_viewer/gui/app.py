@@ -40,7 +40,12 @@ def configure_napari_settings() -> None:
     The app reads and writes a private napari settings file; the user's own napari
     settings are never modified. When napari's settings are already loaded (inside a test
     session or a napari plugin), the switch is applied in memory without saving.
+    ``COREBT_NAPARI_ASYNC=0`` keeps slicing on the UI thread: napari's slicer thread can
+    deadlock with the UI thread inside PySide when it drops the last reference to a
+    Qt-connected object (the test suite runs so; see tests/conftest.py).
     """
+    import os
+
     import napari.settings as napari_settings
 
     from corebt_viewer.gui import _napari_compat as compat
@@ -50,11 +55,12 @@ def configure_napari_settings() -> None:
         settings = napari_settings.get_settings(path=private)
     else:
         settings = napari_settings.get_settings()
+    on = os.environ.get("COREBT_NAPARI_ASYNC", "1") != "0"
     if settings.config_path is not None and Path(settings.config_path) != private.resolve():
         with compat.settings_not_saved(settings):
-            settings.experimental.async_ = True
+            settings.experimental.async_ = on
     else:
-        settings.experimental.async_ = True
+        settings.experimental.async_ = on
 
 
 def keep_triton_out() -> None:
