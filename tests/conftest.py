@@ -10,10 +10,6 @@ import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-# napari's asynchronous slicer thread can deadlock with the UI thread inside PySide (it
-# drops the last reference to a Qt-connected object while the UI thread waits on Qt's
-# signal-slot mutex): the tests slice on the UI thread (corebt_viewer.gui.app)
-os.environ.setdefault("COREBT_NAPARI_ASYNC", "0")
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("COREBT_SHARED_DATA", REPO.parent / "shared" / "data"))

@@ -181,6 +181,69 @@ def scene_canvas(qt_viewer):
     return _private(canvas, "_scene_canvas", "Waiting for a canvas draw")
 
 
+SLICE_RELAY = "_corebt_slice_relay"
+
+
+def relay_slice_ready(qt_viewer) -> None:
+    """Hand napari's asynchronous slices to the UI thread through one lasting Qt signal.
+
+    napari 0.9 delivers each finished slice from its slicer thread to
+    ``QtViewer._on_slice_ready``, wrapped in superqt's ``ensure_main_thread``. That
+    wrapper connects a fresh Qt signal on the slicer thread, and PySide disconnects it
+    there when its future dies: inside ``QObject::disconnect`` it waits for the GIL while
+    holding one of Qt's signal-slot mutexes. The UI thread, holding the GIL, takes the
+    same pooled mutex whenever a signal it emits cleans up old connections (a slider's
+    ``setValue``), and the window freezes for good. Here the slicer thread only emits a
+    signal connected once on the UI thread, which runs napari's unwrapped handler there.
+    """
+    feature = "Delivering asynchronous slices on the UI thread"
+    if getattr(qt_viewer, SLICE_RELAY, None) is not None:
+        return
+    slicer = _private(qt_viewer.viewer, "_layer_slicer", feature)
+    wrapped = _private(type(qt_viewer), "_on_slice_ready", feature)
+    handler = getattr(wrapped, "__wrapped__", None)
+    if handler is None:
+        raise NapariCompatError(
+            f"{feature}: QtViewer._on_slice_ready is no longer wrapped by ensure_main_thread"
+        )
+    emitter = slicer.events.ready
+    before = len(emitter.callbacks)
+    emitter.disconnect(qt_viewer._on_slice_ready)  # noqa: SLF001 - checked above
+    if len(emitter.callbacks) != before - 1:
+        raise NapariCompatError(f"{feature}: napari's slice handler was not connected")
+    relay = _slice_relay_class()(qt_viewer, handler)
+    setattr(qt_viewer, SLICE_RELAY, relay)  # napari keeps only a weak reference
+    emitter.connect(relay.forward)
+
+
+def slice_relay(qt_viewer):
+    """The relay :func:`relay_slice_ready` installed on a QtViewer, or None."""
+    return getattr(qt_viewer, SLICE_RELAY, None)
+
+
+@cache
+def _slice_relay_class():
+    from qtpy.QtCore import QObject, Signal
+
+    class SliceRelay(QObject):
+        """Lives on the UI thread; `forward` may be called from any thread."""
+
+        ready = Signal(object)
+
+        def __init__(self, qt_viewer, handler: Callable):
+            super().__init__(qt_viewer)  # deleted with the viewer, pending slices too
+            self._handler = handler
+            self.ready.connect(self._deliver)
+
+        def forward(self, event) -> None:
+            self.ready.emit(event)
+
+        def _deliver(self, event) -> None:
+            self._handler(self.parent(), event)
+
+    return SliceRelay
+
+
 def wait_for_slicing(viewer, timeout: float = 5.0) -> None:
     """Let napari's asynchronous slicer finish the reads in flight (before files close)."""
     slicer = _private(viewer, "_layer_slicer", "Waiting for asynchronous slicing")

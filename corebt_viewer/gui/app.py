@@ -40,9 +40,9 @@ def configure_napari_settings() -> None:
     The app reads and writes a private napari settings file; the user's own napari
     settings are never modified. When napari's settings are already loaded (inside a test
     session or a napari plugin), the switch is applied in memory without saving.
-    ``COREBT_NAPARI_ASYNC=0`` keeps slicing on the UI thread: napari's slicer thread can
-    deadlock with the UI thread inside PySide when it drops the last reference to a
-    Qt-connected object (the test suite runs so; see tests/conftest.py).
+    ``COREBT_NAPARI_ASYNC=0`` keeps slicing on the UI thread. napari's own hand-over of
+    finished slices could deadlock the window; every canvas of the app uses
+    ``_napari_compat.relay_slice_ready`` instead.
     """
     import os
 

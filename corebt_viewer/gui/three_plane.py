@@ -17,7 +17,7 @@ from qtpy.QtWidgets import QGridLayout, QLabel, QWidget
 
 from corebt_viewer.core.crosshair import Crosshair
 from corebt_viewer.gui import layers as L
-from corebt_viewer.gui.widgets import make_canvas_native, plain_canvas_overlays
+from corebt_viewer.gui.widgets import new_napari_canvas, plain_canvas_overlays
 
 PLANE_NAMES = ("axial", "coronal", "sagittal")
 CROSS_COLOUR = "#ff3cf0"  # magenta: apart from the mask colours and the rulers' cyan
@@ -27,14 +27,9 @@ class PlanePane:
     """One plane: a napari canvas with an image, the mask and the crosshair lines."""
 
     def __init__(self, plane: str, crosshair: Crosshair):
-        from napari.components import ViewerModel
-        from napari.qt import QtViewer
-
         self.plane = plane
         self.crosshair = crosshair
-        self.viewer = ViewerModel(title=plane)
-        self.qt_viewer = QtViewer(self.viewer)
-        make_canvas_native(self.qt_viewer)
+        self.viewer, self.qt_viewer = new_napari_canvas(plane)
         plain_canvas_overlays(self.viewer)
         overlay = self.viewer.canvas.overlays.text
         overlay.text, overlay.color, overlay.font_size = plane.capitalize(), "white", 10

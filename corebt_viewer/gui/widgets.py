@@ -125,6 +125,24 @@ def opengl_renderer() -> str:
         surface.destroy()
 
 
+def new_napari_canvas(title: str):
+    """A napari ``ViewerModel`` and its ``QtViewer``, safe with asynchronous slicing.
+
+    The canvas is native where that is cheaper, and finished slices reach the UI thread
+    through :func:`_napari_compat.relay_slice_ready` (napari's own path can deadlock).
+    """
+    from napari.components import ViewerModel
+    from napari.qt import QtViewer
+
+    from corebt_viewer.gui import _napari_compat as compat
+
+    viewer = ViewerModel(title=title)
+    qt_viewer = QtViewer(viewer)
+    compat.relay_slice_ready(qt_viewer)
+    make_canvas_native(qt_viewer)
+    return viewer, qt_viewer
+
+
 def make_canvas_native(qt_viewer) -> bool:
     """Give a napari canvas its own native window when OpenGL renders in software.
 
@@ -184,12 +202,7 @@ class CanvasPane(QWidget):
 
     def _make_canvas(self, title: str) -> None:
         """Create the pane's ``viewer`` and ``qt_viewer`` (native where that is cheaper)."""
-        from napari.components import ViewerModel
-        from napari.qt import QtViewer
-
-        self.viewer = ViewerModel(title=title)
-        self.qt_viewer = QtViewer(self.viewer)
-        make_canvas_native(self.qt_viewer)
+        self.viewer, self.qt_viewer = new_napari_canvas(title)
 
     def sizeHint(self) -> QSize:  # noqa: N802 - Qt override
         return QSize(640, 480)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 import pytest
 
@@ -48,9 +46,6 @@ def real_window(qapp, real_cohort, tmp_path_factory):
     from corebt_viewer.gui.app import configure_napari_settings, register_napari_theme_paths
     from corebt_viewer.gui.main_window import MainWindow
 
-    # this window slices asynchronously, as the app does (its view follows the tumour only
-    # then); the other tests slice on the UI thread (tests/conftest.py)
-    os.environ["COREBT_NAPARI_ASYNC"] = "1"
     configure_napari_settings()
     register_napari_theme_paths()
     win = MainWindow()
@@ -62,8 +57,6 @@ def real_window(qapp, real_cohort, tmp_path_factory):
     yield win
     win.close()
     settle(0.2)
-    os.environ["COREBT_NAPARI_ASYNC"] = "0"
-    configure_napari_settings()
 
 
 def test_real_mri_in_millimetres_with_brats_mask(real_window):
