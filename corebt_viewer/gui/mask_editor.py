@@ -242,6 +242,8 @@ class MaskEditor(SavingAndVersions, QWidget):
             self._say("No mask yet")
         else:
             self._update_state()
+        if self.guard.recovery_problem:
+            self._say(self.guard.recovery_problem, ERROR)
         self.intensity.attach(layer, self._image_layer)
         self.refresh_versions()
         self.stats.schedule(now=True)

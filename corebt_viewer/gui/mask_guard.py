@@ -18,6 +18,7 @@ import numpy as np
 from qtpy.QtCore import QObject, QTimer, Signal
 from qtpy.QtWidgets import QMessageBox, QWidget
 
+from corebt_viewer.core.errors import CoreBTError
 from corebt_viewer.gui.task_runner import LatestOnly
 from corebt_viewer.gui.workers import Worker, WorkerPool
 
@@ -136,6 +137,7 @@ class MaskGuard(QObject):
         self._autosaved_revision: int | None = None
         self._buffer: np.ndarray | None = None  # the background autosave's reused copy
         self.last_error = ""
+        self.recovery_problem: str | None = None  # the open case's unreadable recovery file
         self.timer = QTimer(self)
         self.timer.setInterval(int(interval_ms))
         self.timer.timeout.connect(self.autosave_in_background)
@@ -215,10 +217,12 @@ class MaskGuard(QObject):
         session = self.session
         if session is None:
             return False
+        self.recovery_problem = None
         try:
             found = session.recovery()
-        except Exception as exc:  # noqa: BLE001 - an unreadable recovery file is skipped
+        except CoreBTError as exc:
             log.warning("recovery file of %s unreadable: %s", session.case_id, exc)
+            self.recovery_problem = f"{exc}; the file is left in place"
             return False
         if found is None:
             return False

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -216,6 +217,20 @@ def test_autosave_recovery_is_offered_and_restores(qtbot, editor, canvas, cohort
     third = open_case(editor, canvas, case, cohort)
     assert not third.has_unsaved_edits
     assert third.recovery() is None
+
+
+def test_an_unreadable_recovery_file_is_said_and_kept(qtbot, editor, canvas, cohort):
+    case = cohort.cases[0]
+    session = open_case(editor, canvas, case, cohort)
+    canvas[2].paint((40, 40, 40), 2)
+    path = Path(editor.guard.autosave())
+    editor.guard.watch(None)
+    editor.unbind()
+    path.write_bytes(b"not a zip")  # a crash in the middle of a disk failure
+    again = open_case(editor, canvas, case, cohort)
+    assert str(path) in editor.state_label.text() and "cannot be read" in editor.state_label.text()
+    assert path.is_file() and not again.has_unsaved_edits
+    assert session is not again
 
 
 def test_leaving_with_unsaved_edits_asks(qtbot, editor, canvas, cohort):

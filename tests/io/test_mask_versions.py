@@ -161,6 +161,15 @@ def test_recovery_round_trip(real_seg: Path, tmp_path: Path):
     assert mv.find_recovery(real_seg, directory=tmp_path / "recovery") is not None
 
 
+def test_an_unreadable_recovery_file_is_an_error_naming_it(real_seg: Path):
+    labels = mv.read_mask(real_seg).labels.copy()
+    path = mv.write_recovery(labels, original=real_seg)
+    path.write_bytes(path.read_bytes()[:40])  # cut short
+    with pytest.raises(InputError, match="autosaved mask edits cannot be read") as info:
+        mv.find_recovery(real_seg)
+    assert info.value.path == path and path.is_file()
+
+
 def test_atomic_write_without_overwrite_never_clobbers(tmp_path: Path):
     target = tmp_path / "x.bin"
     mv.atomic_write_bytes(target, b"first", overwrite=False)
