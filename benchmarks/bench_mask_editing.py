@@ -51,6 +51,9 @@ def spin(app, seconds: float) -> None:
         time.sleep(0.001)
 
 
+WHY_MS = 0.0  # --why: sample the UI thread's stack in stalls longer than this
+
+
 def run(mode: str, cohort, app, seconds: float) -> dict:
     from napari.components import ViewerModel
     from napari.qt import QtViewer
@@ -108,11 +111,16 @@ def run(mode: str, cohort, app, seconds: float) -> dict:
         guard.timer.timeout.disconnect()
         saved = session.labels.copy()
 
-        def sync_autosave():
-            from corebt_viewer.services import review as rv
+        def sync_autosave():  # as the editor wrote it then: savez_compressed (level 6)
+            import io
+
+            from corebt_viewer.io.mask_versions import atomic_write_bytes, recovery_path
 
             if not np.array_equal(session.labels, saved):
-                rv.autosave_mask(location=session.location, labels=session.labels)
+                buffer = io.BytesIO()
+                np.savez_compressed(buffer, labels=session.labels)
+                target = recovery_path(session.location.original, directory=session.location.folder)
+                atomic_write_bytes(target, buffer.getvalue(), mode=0o600)
 
         guard.timer.timeout.connect(timed(sync_autosave))
         layer.events.paint.connect(lambda _e: np.array_equal(session.labels, saved))
@@ -124,7 +132,7 @@ def run(mode: str, cohort, app, seconds: float) -> dict:
         layer.paint((120, 120, z), label)
         spin(app, 0.3)
     layer.undo()
-    monitor = StallMonitor(parent=editor)
+    monitor = StallMonitor(parent=editor, sample_after_ms=WHY_MS)
     monitor.start()
     end = time.perf_counter() + seconds
     strokes, last = 0, 0.0
@@ -138,6 +146,9 @@ def run(mode: str, cohort, app, seconds: float) -> dict:
         app.processEvents()
         time.sleep(0.001)
     monitor.stop()
+    for late_ms, samples in sorted(monitor.episodes, key=lambda e: e[0])[-3:] if WHY_MS else ():
+        top = sorted(samples.items(), key=lambda kv: -kv[1])[:4]
+        print(f"  {mode}: a {late_ms:.0f} ms stall, sampled: " + " | ".join(k for k, _ in top))
     spin(app, 0.5)
     result = {
         "worst_ms": monitor.worst_ms,
@@ -160,7 +171,16 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=6.0, help="painting time per mode")
     parser.add_argument("--data", type=Path, default=DATA, help="folder of TCGA-DU-7294")
+    parser.add_argument(
+        "--why",
+        type=float,
+        default=0.0,
+        metavar="MS",
+        help="print what the UI thread ran in the longest stalls over 4x MS (sampled)",
+    )
     args = parser.parse_args(argv)
+    global WHY_MS
+    WHY_MS = args.why
     from qtpy.QtCore import QCoreApplication, Qt
     from qtpy.QtWidgets import QApplication
 
