@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -83,8 +84,10 @@ def main(argv: list[str] | None = None) -> int:
     regions = random_regions(args.regions, width, height)
     results: dict[str, dict] = {}
 
+    sample_ms = float(os.environ.get("BENCH_STALL_SAMPLE_MS", "0"))  # where the UI stalls
+
     def measure(name: str, operation, repeats: int) -> None:
-        monitor = StallMonitor(parent=canvas)
+        monitor = StallMonitor(parent=canvas, sample_after_ms=sample_ms)
         monitor.start()
         took = []
         for i in range(repeats):
@@ -94,6 +97,10 @@ def main(argv: list[str] | None = None) -> int:
             spin(app, lambda: False, 0.15)
         monitor.stop()
         print(f"  {name}: worst stall {monitor.worst_ms:.0f} ms", file=sys.stderr)
+        for late_ms, samples in sorted(monitor.episodes, key=lambda e: e[0])[-2:]:
+            top = sorted(samples.items(), key=lambda kv: -kv[1])[:6]
+            print(f"    a {late_ms:.0f} ms stall, sampled:", file=sys.stderr)
+            print("\n".join(f"      x{n} {where}" for where, n in top), file=sys.stderr)
         results[name] = {
             "worst_stall_ms": round(monitor.worst_ms, 1),
             "p95_stall_ms": round(p95(monitor.stalls), 1),

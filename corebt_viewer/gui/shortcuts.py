@@ -1,7 +1,8 @@
 """Keyboard shortcuts of the viewer, in one table (the Help menu lists it).
 
-Single keys act on the canvases; modified keys act on the app. None collides with
-napari's own layer keys because the active MRI layer is always an image layer.
+None is one of napari's own keys (its layer modes, the labels and shapes tools, its
+viewer keys), so napari's keys keep working on the canvases, and none is a menu's
+Alt mnemonic; ``tests/gui/test_shortcut_table.py`` checks both against napari's table.
 """
 
 from __future__ import annotations
@@ -33,26 +34,26 @@ REGION_SHORTCUTS: tuple[Shortcut, ...] = (
     Shortcut("regions_redo", "Alt+Shift+Z", "Regions: redo", "Slide regions"),
     Shortcut("regions_save", "Ctrl+Alt+S", "Regions: save a new version", "Slide regions"),
     Shortcut("regions_import", "Alt+I", "Regions: import a QuPath GeoJSON", "Slide regions"),
-    Shortcut("ruler", "Alt+U", "Ruler in µm on the slide", "Slide regions"),
+    Shortcut("slide_ruler", "Alt+U", "Ruler in µm on the slide", "Slide regions"),
     Shortcut("minimap", "Alt+O", "Slide overview (minimap): show / hide", "Slide regions"),
 )
 
 SHORTCUTS: tuple[Shortcut, ...] = (
-    Shortcut("next_case", "Ctrl+Down", "Next case", "Cases"),
-    Shortcut("previous_case", "Ctrl+Up", "Previous case", "Cases"),
+    Shortcut("next_case", "Ctrl+Shift+Down", "Next case", "Cases"),
+    Shortcut("previous_case", "Ctrl+Shift+Up", "Previous case", "Cases"),
     Shortcut("find_case", "Ctrl+K", "Search the case list", "Cases"),
     Shortcut("open_cohort", "Ctrl+O", "Open a cohort folder or manifest", "Cases"),
-    Shortcut("sequence_t1", "1", "Show T1", "MRI"),
-    Shortcut("sequence_t1c", "2", "Show T1c", "MRI"),
-    Shortcut("sequence_t2", "3", "Show T2", "MRI"),
-    Shortcut("sequence_flair", "4", "Show FLAIR", "MRI"),
-    Shortcut("mosaic", "M", "2x2 mosaic of the sequences", "MRI"),
-    Shortcut("view_axial", "A", "Axial plane", "MRI"),
-    Shortcut("view_coronal", "C", "Coronal plane", "MRI"),
-    Shortcut("view_sagittal", "S", "Sagittal plane", "MRI"),
-    Shortcut("view_3d", "D", "3D view", "MRI"),
+    Shortcut("sequence_t1", "Alt+1", "Show T1", "MRI"),
+    Shortcut("sequence_t1c", "Alt+2", "Show T1c", "MRI"),
+    Shortcut("sequence_t2", "Alt+3", "Show T2", "MRI"),
+    Shortcut("sequence_flair", "Alt+4", "Show FLAIR", "MRI"),
+    Shortcut("mosaic", "Alt+0", "2x2 mosaic of the sequences", "MRI"),
+    Shortcut("view_axial", "F2", "Axial plane", "MRI"),
+    Shortcut("view_coronal", "F3", "Coronal plane", "MRI"),
+    Shortcut("view_sagittal", "F4", "Sagittal plane", "MRI"),
+    Shortcut("view_3d", "F5", "3D view", "MRI"),
     Shortcut("toggle_mask", "Shift+M", "Show / hide the tumour mask", "MRI"),
-    Shortcut("outline", "O", "Mask as outline / filled", "MRI"),
+    Shortcut("outline", "Shift+O", "Mask as outline / filled", "MRI"),
     Shortcut("three_plane", "Q", "Three planes with a linked crosshair / single view", "MRI"),
     Shortcut("window_preset", "W", "Next window/level preset of the sequence", "MRI"),
     Shortcut("window_reset", "Shift+W", "Default window/level of the sequence", "MRI"),
@@ -74,9 +75,9 @@ SHORTCUTS: tuple[Shortcut, ...] = (
     Shortcut("export_meshes", "Ctrl+Shift+X", "Export the region meshes (STL/VTP/OBJ)", "Mask"),
     Shortcut("export_summary", "Ctrl+Shift+P", "Export the case summary (PDF + PNG)", "Mask"),
     Shortcut("find_report", "Ctrl+F", "Find in the report", "Report"),
-    Shortcut("reset_views", "Ctrl+R", "Reset both views", "View"),
+    Shortcut("reset_views", "Ctrl+Shift+R", "Reset both views", "View"),
     Shortcut("screenshot", "Ctrl+Shift+S", "Save a screenshot of the window", "View"),
-    Shortcut("cancel", "Esc", "Cancel the running computation", "App"),
+    Shortcut("cancel", "Shift+Esc", "Cancel the running computation", "App"),
     Shortcut("shortcuts", "F1", "This list", "Help"),
     Shortcut("quit", "Ctrl+Q", "Quit", "App"),
 )

@@ -177,7 +177,7 @@ class SlideTools(QObject):
                 "regions_redo": regions.redo,
                 "regions_save": regions.save,
                 "regions_import": regions.choose_import,
-                "ruler": self.start_ruler,
+                "slide_ruler": self.start_ruler,
                 "minimap": self.toggle_minimap,
             }
         )

@@ -145,17 +145,21 @@ def test_ruler_measures_in_mm(window, tools):
     z = window.mri.viewer.dims.point[2]
     layer.add_lines([np.array([[10.0, 20.0, z], [40.0, 60.0, z]])])
     assert layer.features["length"].iloc[-1] == pytest.approx(50.0)
-    # the app's keys win over napari's Shapes keys (3 would delete the selected line there)
+    # the app's Alt+3 shows T2 and leaves napari's Shapes keys alone (3 deletes there)
     layer.selected_data = {len(layer.data) - 1}
     canvas = canvas_widget(window.mri.qt_viewer)
     window.activateWindow()  # window shortcuts fire only in the active window
     assert QTest.qWaitForWindowActive(window, 3000)
     canvas.setFocus()
-    QTest.keyClick(canvas, Qt.Key.Key_3)
+    QTest.keyClick(canvas, Qt.Key.Key_3, Qt.KeyboardModifier.AltModifier)
     settle(0.1)
     from corebt_viewer.core.modalities import Sequence
 
     assert window.mri.sequence is Sequence.T2 and len(layer.data) == 1
+    window.actions["sequence_t1c"].trigger()
+    QTest.keyClick(canvas, Qt.Key.Key_3)  # napari's own key: the app does not take it
+    settle(0.1)
+    assert window.mri.sequence is Sequence.T1C
     window.actions["ruler"].trigger()
     assert not tools.ruler_on
     window.actions["clear_rulers"].trigger()

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from corebt_viewer.gui.shortcuts import MOUSE, SHORTCUTS, shortcuts_html
 
-MRI_TOOL_ACTIONS = ("three_plane", "window_preset", "window_reset", "ruler", "clear_rulers", "rano")
-
 
 def napari_keys() -> set[str]:
     """napari's default key bindings (viewer and layers), as Qt-style strings."""
@@ -19,19 +17,39 @@ def napari_keys() -> set[str]:
     return keys
 
 
+def test_no_action_is_named_twice():
+    actions = [s.action for s in SHORTCUTS]
+    assert len(actions) == len(set(actions)), sorted(a for a in actions if actions.count(a) > 1)
+
+
 def test_no_key_is_bound_twice():
     keys = [s.keys.lower() for s in SHORTCUTS]
     assert len(keys) == len(set(keys)), sorted(k for k in keys if keys.count(k) > 1)
 
 
-def test_mri_tool_keys_are_not_napari_keys():
+def _napari_form(keys: str) -> str:
     from napari.utils.key_bindings import coerce_keybinding
 
+    return str(coerce_keybinding(keys.replace("Esc", "Escape")))
+
+
+def test_no_key_is_one_of_napari_keys():
     taken = napari_keys()
-    by_action = {s.action: s for s in SHORTCUTS}
-    for action in MRI_TOOL_ACTIONS:
-        ours = str(coerce_keybinding(by_action[action].keys))
-        assert ours not in taken, f"{action}: {ours} is napari's"
+    clashes = {s.keys: s.action for s in SHORTCUTS if _napari_form(s.keys) in taken}
+    assert not clashes, f"napari's own keys: {clashes}"
+
+
+def test_the_comparison_sees_a_clash():
+    taken = napari_keys()
+    for napari_key in ("1", "M", "Esc", "Ctrl+Down", "Shift+A"):
+        assert _napari_form(napari_key) in taken
+
+
+def test_no_key_is_a_menu_mnemonic():
+    from corebt_viewer.gui.window_actions import MENUS
+
+    mnemonics = {"Alt+" + t[t.index("&") + 1].upper() for t in [*MENUS, "&Help"] if "&" in t}
+    assert mnemonics and not mnemonics & {s.keys for s in SHORTCUTS}
 
 
 def test_help_lists_every_tool():

@@ -64,7 +64,8 @@ def test_minimap_shows_the_view_and_a_click_moves_it(window, tools, qtbot):
 
 
 def test_ruler_measures_in_microns(window, tools):
-    tools.start_ruler()
+    window.actions["slide_ruler"].trigger()  # Alt+U: the slide's ruler, not the MRI's
+    assert not window.mri_tools.ruler_on
     ruler = tools.ruler
     assert window.slides.viewer.layers.selection.active is ruler.layer
     assert ruler.layer.mode == "add_line"
