@@ -247,22 +247,40 @@ def bench_stall(manifest: Path, n_cases: int = 10) -> dict:
 
     sample_ms = float(os.environ.get("BENCH_STALL_SAMPLE_MS", "0"))  # where the UI stalls
     monitor = StallMonitor(parent=window, sample_after_ms=sample_ms)
+    marks: list[tuple[float, str]] = []  # what the bench did when, to place long stalls
+    long_stalls: list[tuple[float, float]] = []
+
+    def beat_and_place() -> None:
+        count = len(monitor.stalls)
+        beat()
+        if len(monitor.stalls) > count and monitor.stalls[-1] > 150:
+            long_stalls.append((time.perf_counter(), monitor.stalls[-1]))
+
+    beat = monitor._beat  # noqa: SLF001 - the bench wraps the heartbeat
+    monitor._timer.timeout.disconnect()  # noqa: SLF001
+    monitor._timer.timeout.connect(beat_and_place)  # noqa: SLF001
     monitor.start()
     switch_times = []
     for case in list(cohort)[1 : n_cases + 1]:
         started = time.perf_counter()
+        marks.append((started, f"open {case.patient_id}"))
         window.open_case(case.patient_id)
         spin(app, lambda: window.is_case_ready() and not window.mri.steps.busy, 120)
         switch_times.append(time.perf_counter() - started)
         for modality in ALL_MODALITIES:
             box = window.prediction.checks[modality]
             if box.isEnabled():
+                marks.append((time.perf_counter(), f"toggle {modality.value}"))
                 box.setChecked(False)
                 spin(app, lambda: False, 0.05)
                 box.setChecked(True)
                 spin(app, lambda: False, 0.05)
         spin(app, lambda: False, 0.3)
     monitor.stop()
+    for ended, late_ms in long_stalls:
+        at, what = max((m for m in marks if m[0] <= ended), default=(ended, "start"))
+        print(f"  stall sample long: {late_ms:.0f} ms, ending {ended - at:.2f} s after "
+              f"'{what}'", file=sys.stderr)  # fmt: skip
     for count, where in monitor.top_samples(25):
         print(f"  stall sample x{count}: {where}", file=sys.stderr)
     for late_ms, samples in sorted(monitor.episodes, key=lambda e: e[0])[-4:]:
