@@ -83,6 +83,18 @@ class CaseViews:
         self.window.setWindowTitle(f"CoRe-BT Viewer — {cohort.root.name}")
         self.window.case_list.set_cohort(cohort, self._truth())
 
+    def _model_normalises_stain(self, model) -> bool | None:
+        """Whether the model's profile normalises stain (None: no model, or no profile,
+        which the prediction then reports)."""
+        from corebt_viewer.core.errors import CoreBTError
+
+        if model is None:
+            return None
+        try:
+            return self.session.embedding_profile().stain_normalisation is not None
+        except CoreBTError:
+            return None
+
     def _on_model(self, model) -> None:
         window, session = self.window, self.session
         window.device_label.setText(f"Device: {session.device or '?'}")
@@ -90,6 +102,7 @@ class CaseViews:
         report_action = window.actions["report_model"]  # eq. 2 or + report
         report_action.setEnabled(session.report_model_available())
         report_action.setChecked(session.uses_report_model)
+        window.slides.stain.set_model_normalises(self._model_normalises_stain(model))
         if model is not None:
             inputs = "eq. 2 + report" if model.uses_report else "eq. 2"
             window.model_label.setText(

@@ -64,6 +64,7 @@ SHORTCUTS: tuple[Shortcut, ...] = (
     Shortcut("previous_slide", "PgUp", "Previous slide of the case", "Pathology"),
     Shortcut("heatmap", "H", "Tile contribution heat map", "Pathology"),
     Shortcut("tile_grid", "G", "Tissue tile outlines", "Pathology"),
+    Shortcut("stain", "Alt+T", "Tissue tiles stain-normalised (Macenko), as encoded", "Pathology"),
     # slide tools: Alt+letter, free in napari's keymap and in the menus' mnemonics
     *REGION_SHORTCUTS,
     Shortcut("toggle_mri", "Ctrl+1", "Use / ignore MRI in the prediction", "Prediction"),

@@ -23,6 +23,7 @@ from qtpy.QtWidgets import (
 from corebt_viewer.gui import layers as L
 from corebt_viewer.gui.scheduler import StepRunner, UiScheduler
 from corebt_viewer.gui.slide_overlays import SlideOverlays, placeholder_map
+from corebt_viewer.gui.slide_stain import StainPreviewControl
 from corebt_viewer.gui.widgets import (
     CanvasPane,
     MessagePane,
@@ -88,6 +89,7 @@ class SlideCanvas(CanvasPane, SlideOverlays):
         # keep a newly opened slide fitted while Qt settles the canvas size, until the user
         # pans or zooms (a hidden canvas only learns its size after it is shown)
         self.viewer.canvas.events.size.connect(self._on_canvas_resized)
+        self.slide_shown.connect(self.stain.refresh)
         self.viewer.mouse_drag_callbacks.append(self._on_user_moves)
         self.viewer.mouse_wheel_callbacks.append(self._on_user_moves)
         self.show_message("No slide.")
@@ -116,6 +118,9 @@ class SlideCanvas(CanvasPane, SlideOverlays):
         # before the slide's resolution (the scale bar shows it too)
         bar.addWidget(self.heat_check)
         bar.addWidget(self.grid_check)
+        self.stain = StainPreviewControl(self, self.workers)
+        bar.addWidget(self.stain.check)
+        bar.addWidget(self.stain.label)
         bar.add_stretch()
         self.info = QLabel("")
         self.info.setStyleSheet("color: #9a9a9a;")

@@ -24,6 +24,7 @@ class SlideOverlays:
     def _apply_overlays(self, *_) -> None:
         self._fill_overlays()
         self._show_overlays()
+        self.stain.refresh()
 
     def _wanted_overlays(self) -> tuple[bool, bool]:
         """Whether to show the tile grid and the heat map of the current slide."""

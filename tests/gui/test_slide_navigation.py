@@ -150,3 +150,29 @@ def test_a_real_key_press_picks_the_tool(window, tools, qtbot):
     wait_until(lambda: tools.regions.layer.mode == "add_rectangle", timeout=5)
     QTest.keyClick(native, Qt.Key.Key_N, Qt.KeyboardModifier.AltModifier)
     wait_until(lambda: tools.regions.layer.mode == "pan_zoom", timeout=5)
+
+
+def test_stain_toggle_shows_the_view_s_tiles_normalised(window, tools):
+    """Alt+T: the tissue tiles in view, Macenko-normalised as the encoder would read them."""
+    stain = window.slides.stain
+    wait_until(stain.available, timeout=30)
+    assert stain.check.isEnabled() and stain.layer is None
+    window.actions["stain"].trigger()
+    wait_until(lambda: stain.last is not None and stain.layer is not None, timeout=60)
+    first = stain.last
+    grid = stain.grid()
+    assert 0 < first.tiles <= np.isfinite(grid.values).sum()
+    assert first.normalised + first.skipped == first.tiles
+    assert (first.rgba[..., 3] == 255).any() and (first.rgba[..., 3] == 0).any()
+    assert stain.layer.visible and stain.layer.rgb
+    # the demo model reads tiles as scanned: the label says the picture is a preview
+    assert "tiles stain-normalised (macenko-2009)" in stain.label.text()
+    assert "reads the tiles as scanned" in stain.label.text()
+    # zooming in recomputes the view, sharper, once the camera settles
+    camera = window.slides.viewer.camera
+    camera.zoom = camera.zoom * 4
+    wait_until(lambda: stain.last is not first, timeout=60)
+    assert stain.last.downsample <= first.downsample and stain.last.tiles <= first.tiles
+    window.actions["stain"].trigger()  # off: the layer hides and the label clears
+    assert not stain.layer.visible and stain.label.text() == ""
+    window.slides.viewer.reset_view()
