@@ -141,9 +141,12 @@ class StainPreviewControl(QObject):
             "translate": ((y0 + (ds - 1) / 2) * step, (x0 + (ds - 1) / 2) * step),
         }
         if self.layer is None:
+            layers = self.canvas.viewer.layers
             self.layer = self.canvas.viewer.add_image(
                 preview.rgba, rgb=True, name="Stain-normalised tiles", **kwargs
             )
+            # just above the slide: the tile grid, heat map and regions stay on top
+            layers.move(layers.index(self.layer), layers.index(self.canvas.slide_layer) + 1)
         else:
             L.replace_image_data(self.layer, preview.rgba, kwargs)
             L.set_visible(self.layer, True)

@@ -165,6 +165,8 @@ def test_stain_toggle_shows_the_view_s_tiles_normalised(window, tools):
     assert first.normalised + first.skipped == first.tiles
     assert (first.rgba[..., 3] == 255).any() and (first.rgba[..., 3] == 0).any()
     assert stain.layer.visible and stain.layer.rgb
+    layers = window.slides.viewer.layers  # right above the slide, under grid and heat map
+    assert layers.index(stain.layer) == layers.index(window.slides.slide_layer) + 1
     # the demo model reads tiles as scanned: the label says the picture is a preview
     assert "tiles stain-normalised (macenko-2009)" in stain.label.text()
     assert "reads the tiles as scanned" in stain.label.text()
