@@ -32,6 +32,7 @@ from corebt_viewer.core.modalities import MRI_SEQUENCES, Sequence
 from corebt_viewer.gui import layers as L
 from corebt_viewer.gui.mri_display import VIEWS, MriDisplay
 from corebt_viewer.gui.scheduler import StepRunner, UiScheduler
+from corebt_viewer.gui.shortcuts import by_action
 from corebt_viewer.gui.widgets import (
     Banner,
     CanvasPane,
@@ -42,6 +43,9 @@ from corebt_viewer.gui.widgets import (
 )
 
 __all__ = ["VIEWS", "MriCanvas"]
+
+
+KEYS = by_action()  # tooltips name the keys of the shortcut table
 
 
 class MriCanvas(CanvasPane, MriDisplay):
@@ -82,11 +86,11 @@ class MriCanvas(CanvasPane, MriDisplay):
         self.sequence_buttons: dict[Sequence, QToolButton] = {}
         group = QButtonGroup(self)
         group.setExclusive(True)
-        for i, seq in enumerate(MRI_SEQUENCES, start=1):
+        for seq in MRI_SEQUENCES:
             button = QToolButton()
             button.setText(seq.title)
             button.setCheckable(True)
-            button.setToolTip(f"Show {seq.title} (Alt+{i})")
+            button.setToolTip(f"Show {seq.title} ({KEYS[f'sequence_{seq.value}'].keys})")
             button.clicked.connect(lambda _=False, s=seq: self.set_sequence(s))
             group.addButton(button)
             bar.addWidget(button)
@@ -94,22 +98,24 @@ class MriCanvas(CanvasPane, MriDisplay):
         self.mosaic_button = QToolButton()
         self.mosaic_button.setText("2x2")
         self.mosaic_button.setCheckable(True)
-        self.mosaic_button.setToolTip("Mosaic of the four sequences (Alt+0)")
+        self.mosaic_button.setToolTip(f"Mosaic of the four sequences ({KEYS['mosaic'].keys})")
         self.mosaic_button.toggled.connect(self.set_mosaic)
         bar.addWidget(self.mosaic_button)
         self.view_combo = QComboBox()
         self.view_combo.addItems([v.capitalize() if v != "3d" else "3D" for v in VIEWS])
-        self.view_combo.setToolTip("Plane: axial (F2), coronal (F3), sagittal (F4), 3D (F5)")
+        self.view_combo.setToolTip(
+            "Plane: " + ", ".join(f"{v} ({KEYS[f'view_{v}'].keys})" for v in VIEWS)
+        )
         self.view_combo.currentIndexChanged.connect(lambda i: self.set_view(VIEWS[i]))
         bar.addWidget(self.view_combo)
         bar.add_stretch()
         self.mask_check = QCheckBox("Mask")
         self.mask_check.setChecked(True)
-        self.mask_check.setToolTip("Show the tumour mask (Shift+M)")
+        self.mask_check.setToolTip(f"Show the tumour mask ({KEYS['toggle_mask'].keys})")
         self.mask_check.toggled.connect(self.set_mask_visible)
         bar.addWidget(self.mask_check)
         self.outline_check = QCheckBox("Outline")
-        self.outline_check.setToolTip("Draw the mask as outlines (Shift+O)")
+        self.outline_check.setToolTip(f"Draw the mask as outlines ({KEYS['outline'].keys})")
         self.outline_check.toggled.connect(self.set_outline)
         bar.addWidget(self.outline_check)
         self.opacity_slider = QSlider(Qt.Orientation.Horizontal)
