@@ -161,6 +161,20 @@ def test_recovery_round_trip(real_seg: Path, tmp_path: Path):
     assert mv.find_recovery(real_seg, directory=tmp_path / "recovery") is not None
 
 
+def test_saved_versions_are_fsynced_and_the_autosave_is_not(real_seg: Path, monkeypatch):
+    import os
+
+    synced = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: synced.append(fd) or real_fsync(fd))
+    labels = mv.read_mask(real_seg).labels.copy()
+    mv.write_recovery(labels, original=real_seg)
+    assert synced == []  # an autosave's fsync stalled the painting UI thread
+    labels[5:9, 5:9, 5:9] = 1
+    mv.save_version(labels, original=real_seg)
+    assert len(synced) >= 2  # the file and its folder
+
+
 def test_an_unreadable_recovery_file_is_an_error_naming_it(real_seg: Path):
     labels = mv.read_mask(real_seg).labels.copy()
     path = mv.write_recovery(labels, original=real_seg)
