@@ -132,22 +132,6 @@ def run(mode: str, cohort, app, seconds: float) -> dict:
         layer.paint((120, 120, z), label)
         spin(app, 0.3)
     layer.undo()
-    if os.environ.get("BENCH_GC") == "freeze":
-        import gc
-
-        gc.collect()
-        gc.freeze()
-    gc_times = []
-    if os.environ.get("BENCH_GC") == "log":
-        import gc
-
-        def on_gc(phase, info, started=[0.0]):
-            if phase == "start":
-                started[0] = time.perf_counter()
-            elif info["generation"] == 2:
-                gc_times.append((time.perf_counter() - started[0]) * 1000)
-
-        gc.callbacks.append(on_gc)
     monitor = StallMonitor(parent=editor, sample_after_ms=WHY_MS)
     monitor.start()
     end = time.perf_counter() + seconds
@@ -162,8 +146,6 @@ def run(mode: str, cohort, app, seconds: float) -> dict:
         app.processEvents()
         time.sleep(0.001)
     monitor.stop()
-    if gc_times:
-        print(f"  {mode}: {len(gc_times)} full collections, longest {max(gc_times):.0f} ms")
     for late_ms, samples in sorted(monitor.episodes, key=lambda e: e[0])[-3:] if WHY_MS else ():
         top = sorted(samples.items(), key=lambda kv: -kv[1])[:4]
         print(f"  {mode}: a {late_ms:.0f} ms stall, sampled: " + " | ".join(k for k, _ in top))
