@@ -22,7 +22,7 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
-from corebt_viewer.gui.workers import Worker
+from corebt_viewer.gui.workers import Worker, release
 
 SURFACE_PREFIX = "Surface "
 
@@ -145,7 +145,7 @@ class SurfacePanel(QWidget):
             pool.start(worker)
             return
         self._workers.append(worker)
-        worker.signals.done.connect(lambda w=worker: self._workers.remove(w))
+        worker.signals.done.connect(lambda w=worker: (self._workers.remove(w), release(w)))
         QThreadPool.globalInstance().start(worker)  # a panel on its own (tests, the plugin)
 
     def _window_pool(self):

@@ -55,6 +55,34 @@ def test_an_idle_task_runs_when_cpus_are_idle_and_its_thread_goes_back(qapp):
     assert policies == [os.SCHED_IDLE, os.SCHED_OTHER]
 
 
+def test_a_finished_task_lets_go_of_what_it_captured(qapp):
+    """PySide keeps every runnable a QThreadPool ran; the task (and a 9 MB labels copy it
+    captured, for the mask statistics) must not stay with it."""
+    import gc
+    import weakref
+
+    from corebt_viewer.gui.task_runner import LatestOnly
+    from corebt_viewer.gui.workers import WorkerPool
+
+    class Captured:
+        pass
+
+    pool = WorkerPool()
+    runner = LatestOnly(pool)
+    refs, results = [], []
+    for _ in range(3):
+        captured = Captured()
+        refs.append(weakref.ref(captured))
+        pool.submit(lambda p, c, x=captured: 1, name="submit", done=results.append)
+        runner.run(lambda p, c, x=captured: 2, name="latest", on_result=results.append)
+        del captured
+    wait_until(lambda: not pool.active, timeout=10)
+    settle(0.1)
+    gc.collect()
+    assert results.count(1) == 3 and results[-1] == 2
+    assert [r() for r in refs] == [None, None, None]
+
+
 def test_step_runner_runs_steps_in_separate_turns_and_cancels(qapp):
     from corebt_viewer.gui.workers import StepRunner
 
