@@ -44,6 +44,14 @@ def make_cohort(folder: Path, data: Path):
     return read_cohort(folder)
 
 
+def rss_mb() -> float:
+    """Resident memory of this process (Linux), in MB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
 def spin(app, seconds: float) -> None:
     end = time.perf_counter() + seconds
     while time.perf_counter() < end:
@@ -133,6 +141,7 @@ def run(mode: str, cohort, app, seconds: float) -> dict:
         spin(app, 0.3)
     layer.undo()
     monitor = StallMonitor(parent=editor, sample_after_ms=WHY_MS)
+    rss_before = rss_mb()
     monitor.start()
     end = time.perf_counter() + seconds
     strokes, last = 0, 0.0
@@ -146,6 +155,7 @@ def run(mode: str, cohort, app, seconds: float) -> dict:
         app.processEvents()
         time.sleep(0.001)
     monitor.stop()
+    rss_growth = rss_mb() - rss_before
     for late_ms, samples in sorted(monitor.episodes, key=lambda e: e[0])[-3:] if WHY_MS else ():
         top = sorted(samples.items(), key=lambda kv: -kv[1])[:4]
         print(f"  {mode}: a {late_ms:.0f} ms stall, sampled: " + " | ".join(k for k, _ in top))
@@ -156,6 +166,7 @@ def run(mode: str, cohort, app, seconds: float) -> dict:
         "strokes": strokes,
         "autosaves": len(written) if mode != "baseline" else len(ticks),
         "tick_ms": max(ticks, default=0.0),
+        "rss_growth_mb": rss_growth,
     }
     editor.guard.prompts = FixedPrompts(unsaved="discard")
     editor.unbind()
@@ -196,7 +207,7 @@ def main(argv=None) -> int:
                 f"{mode:>22}: longest UI stall {r['worst_ms']:6.1f} ms, "
                 f"95th percentile {r['p95_ms']:5.1f} ms "
                 f"({r['strokes']} strokes, {r['autosaves']} autosaves; longest autosave "
-                f"tick on the UI thread {r['tick_ms']:.1f} ms)",
+                f"tick on the UI thread {r['tick_ms']:.1f} ms; memory {r['rss_growth_mb']:+.0f} MB)",
                 flush=True,
             )
     new, old = results["autosave in a worker"]["worst_ms"], results["baseline"]["worst_ms"]
