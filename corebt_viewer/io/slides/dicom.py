@@ -73,5 +73,5 @@ def is_dicom_wsi_file(path: str | Path) -> bool:
         return False
     try:
         return openslide.OpenSlide.detect_format(str(path)) == "dicom"
-    except Exception:  # noqa: BLE001 - OpenSlide refusing the file is the answer: not a WSI
+    except (openslide.OpenSlideError, OSError, ValueError):  # refused: not a slide part
         return False
