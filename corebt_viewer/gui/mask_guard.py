@@ -197,7 +197,6 @@ class MaskGuard(QObject):
             name=f"autosaving the mask of {session.case_id}",
             on_result=self._written,
             on_failed=lambda message: self._failed(session, message),
-            idle=True,  # while painting, the UI thread and the renderer come first
         )
 
     def _written(self, path) -> str | None:

@@ -43,18 +43,15 @@ class LatestOnly:
         on_result: Callable[[object], None],
         on_failed: Callable[[str], None] | None = None,
         on_done: Callable[[], None] | None = None,
-        idle: bool = False,
     ) -> Worker:
         """Run ``task(progress, cancelled)``; `on_result` gets its value unless superseded.
 
         `on_failed` gets the user message of a failure (of the newest task only);
-        `on_done` runs after every task, superseded or not. With `idle`, the task's thread
-        runs only when a CPU is otherwise idle (work that can wait, such as autosave).
+        `on_done` runs after every task, superseded or not.
         """
         self._generation += 1
         generation = self._generation
         worker = Worker(task, name=name)
-        worker.idle = idle
 
         def finished(result) -> None:
             if generation == self._generation:

@@ -58,8 +58,6 @@ class Worker(QRunnable):
         self.signals = WorkerSignals()
         self._cancel = threading.Event()
         self.running = False
-        #: run only when a CPU is otherwise idle (Linux SCHED_IDLE), then back to normal
-        self.idle = False
 
     def cancel(self) -> None:
         self._cancel.set()
@@ -74,7 +72,7 @@ class Worker(QRunnable):
 
     def run(self) -> None:  # noqa: D401 - Qt entry point
         self.running = True
-        _lower_thread_priority(idle=self.idle)
+        _lower_thread_priority()
         signals = self.signals
         try:
             result = self.task(self._progress, self.is_cancelled)
@@ -133,15 +131,13 @@ def _emit(signal, *args) -> None:
 _BACKGROUND_NICE = 10
 
 
-def _lower_thread_priority(idle: bool = False) -> None:
+def _lower_thread_priority() -> None:
     """Give the calling worker thread a lower OS priority (Linux: per-thread nice).
 
     On a machine with few cores, reading and decompressing files in workers otherwise
     takes the CPU from the UI thread and from the renderer right when a case is drawn.
     The GIL is released by the heavy parts (zlib, file reads, numpy), so the UI thread
-    does not wait behind a descheduled worker for long. With `idle`, the thread runs only
-    when a CPU has nothing else to do (``SCHED_IDLE``), for work that can wait, such as
-    autosave while painting keeps the UI thread and the software renderer busy.
+    does not wait behind a descheduled worker for long.
     """
     import os
 
@@ -149,10 +145,6 @@ def _lower_thread_priority(idle: bool = False) -> None:
         return
     tid = threading.get_native_id()
     try:
-        if hasattr(os, "SCHED_IDLE"):  # pool threads are shared: set the policy each run
-            policy = os.SCHED_IDLE if idle else os.SCHED_OTHER
-            if os.sched_getscheduler(tid) != policy:
-                os.sched_setscheduler(tid, policy, os.sched_param(0))
         current = os.getpriority(os.PRIO_PROCESS, tid)
         if current < _BACKGROUND_NICE:
             os.setpriority(os.PRIO_PROCESS, tid, _BACKGROUND_NICE)

@@ -37,24 +37,6 @@ def test_worker_runs_off_the_ui_thread_at_background_priority(qapp):
     assert pool.wait(5000)
 
 
-@pytest.mark.skipif(not hasattr(os, "SCHED_IDLE"), reason="Linux scheduling policies")
-def test_an_idle_task_runs_when_cpus_are_idle_and_its_thread_goes_back(qapp):
-    from corebt_viewer.gui.task_runner import LatestOnly
-    from corebt_viewer.gui.workers import WorkerPool
-
-    runner = LatestOnly(WorkerPool(max_threads=1))  # one thread: both tasks share it
-    policies: list = []
-
-    def task(progress, cancelled):
-        policies.append(os.sched_getscheduler(threading.get_native_id()))
-
-    runner.run(task, name="autosave", on_result=lambda _r: None, idle=True)
-    wait_until(lambda: len(policies) == 1 and runner.running is None, timeout=10)
-    runner.run(task, name="stats", on_result=lambda _r: None)
-    wait_until(lambda: len(policies) == 2, timeout=10)
-    assert policies == [os.SCHED_IDLE, os.SCHED_OTHER]
-
-
 def test_a_finished_task_lets_go_of_what_it_captured(qapp):
     """PySide keeps every runnable a QThreadPool ran; the task (and a 9 MB labels copy it
     captured, for the mask statistics) must not stay with it."""
