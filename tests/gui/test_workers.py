@@ -61,7 +61,7 @@ def test_a_finished_task_lets_go_of_what_it_captured(qapp):
     wait_until(lambda: not pool.active, timeout=10)
     settle(0.1)
     gc.collect()
-    assert results.count(1) == 3 and results[-1] == 2
+    assert sorted(results) == [1, 1, 1, 2]  # LatestOnly: only the newest run delivers
     assert [r() for r in refs] == [None, None, None]
 
 
