@@ -8,28 +8,22 @@ one task runner, keeping only the latest result of each.
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 import numpy as np
 
 from corebt_viewer.gui import layers as L
 
-log = logging.getLogger("corebt_viewer.gui")
-
 
 def load_mri_task(case, prefetched=None, cohort_root=None):
     """Task: :func:`corebt_viewer.gui.prefetch.load_study` of the case."""
 
     def task(progress, cancelled):
-        if prefetched is not None:
-            try:
-                return prefetched.result()
-            except Exception:  # noqa: BLE001 - read again below (see gui.prefetch)
-                log.warning("prefetching the MRI of %s failed; reading it again", case.patient_id)
-        from corebt_viewer.gui.prefetch import load_study
+        from corebt_viewer.gui.prefetch import load_study, prefetched_or_read
 
-        return load_study(case, cohort_root)
+        return prefetched_or_read(
+            prefetched, lambda: load_study(case, cohort_root), f"the MRI of {case.patient_id}"
+        )
 
     return task
 

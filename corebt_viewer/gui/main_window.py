@@ -7,7 +7,6 @@ follow its events; every task runs in the window's one :class:`WorkerPool`.
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 from qtpy.QtCore import QSettings, Qt, Signal
@@ -40,7 +39,6 @@ from corebt_viewer.gui.workers import StallMonitor, WorkerPool
 from corebt_viewer.services.viewer_session import ViewerSession
 from corebt_viewer.services.viewer_session.session import DEFAULT_TASK, default_model_dir
 
-log = logging.getLogger("corebt_viewer.gui")
 __all__ = ["DEFAULT_TASK", "MainWindow", "default_model_dir", "describe_device"]
 
 
@@ -181,14 +179,11 @@ class MainWindow(QMainWindow):
         prefetch = prefetch if prefetch is not None and prefetch.path == Path(path) else None
 
         def task(progress, cancelled):
-            if prefetch is not None:
-                try:
-                    return prefetch.cohort.result()
-                except Exception:  # noqa: BLE001 - read again below (see gui.prefetch)
-                    log.warning("prefetching %s failed; reading it again", path)
+            from corebt_viewer.gui.prefetch import prefetched_or_read
             from corebt_viewer.io.manifest import read_cohort
 
-            return read_cohort(path)
+            future = prefetch.cohort if prefetch is not None else None
+            return prefetched_or_read(future, lambda: read_cohort(path), str(path))
 
         self.workers.submit(
             task,

@@ -11,8 +11,26 @@ says nothing about the files.
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+
+log = logging.getLogger("corebt_viewer.gui")
+
+
+def prefetched_or_read(future: Future | None, read: Callable[[], object], what: str):
+    """`future`'s result; when there is none or it failed, ``read()`` now.
+
+    A failed prefetch says nothing about the files (see above), so they are read again;
+    an error of that read is the one the user sees.
+    """
+    if future is not None:
+        try:
+            return future.result()
+        except Exception:  # noqa: BLE001 - read again below; its error reaches the user
+            log.warning("prefetching %s failed; reading it again", what, exc_info=True)
+    return read()
 
 
 def load_study(case, cohort_root=None):
