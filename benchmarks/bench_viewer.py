@@ -246,19 +246,8 @@ def bench_stall(manifest: Path, n_cases: int = 10) -> dict:
     from corebt_viewer.gui.workers import StallMonitor
 
     sample_ms = float(os.environ.get("BENCH_STALL_SAMPLE_MS", "0"))  # where the UI stalls
-    monitor = StallMonitor(parent=window, sample_after_ms=sample_ms)
+    monitor = StallMonitor(parent=window, sample_after_ms=sample_ms, long_ms=150)
     marks: list[tuple[float, str]] = []  # what the bench did when, to place long stalls
-    long_stalls: list[tuple[float, float]] = []
-
-    def beat_and_place() -> None:
-        count = len(monitor.stalls)
-        beat()
-        if len(monitor.stalls) > count and monitor.stalls[-1] > 150:
-            long_stalls.append((time.perf_counter(), monitor.stalls[-1]))
-
-    beat = monitor._beat  # noqa: SLF001 - the bench wraps the heartbeat
-    monitor._timer.timeout.disconnect()  # noqa: SLF001
-    monitor._timer.timeout.connect(beat_and_place)  # noqa: SLF001
     monitor.start()
     switch_times = []
     for case in list(cohort)[1 : n_cases + 1]:
@@ -277,7 +266,7 @@ def bench_stall(manifest: Path, n_cases: int = 10) -> dict:
                 spin(app, lambda: False, 0.05)
         spin(app, lambda: False, 0.3)
     monitor.stop()
-    for ended, late_ms in long_stalls:
+    for ended, late_ms in monitor.long_stalls:
         at, what = max((m for m in marks if m[0] <= ended), default=(ended, "start"))
         print(f"  stall sample long: {late_ms:.0f} ms, ending {ended - at:.2f} s after "
               f"'{what}'", file=sys.stderr)  # fmt: skip

@@ -247,7 +247,11 @@ class StallMonitor(QObject):
     """
 
     def __init__(
-        self, interval_ms: int = 10, parent: QObject | None = None, sample_after_ms: float = 0
+        self,
+        interval_ms: int = 10,
+        parent: QObject | None = None,
+        sample_after_ms: float = 0,
+        long_ms: float | None = None,
     ):
         super().__init__(parent)
         self.interval = interval_ms / 1000.0
@@ -257,6 +261,9 @@ class StallMonitor(QObject):
         self._last = 0.0
         self.worst_ms = 0.0
         self.stalls: list[float] = []
+        #: (``time.perf_counter()`` at its end, ms) of each stall longer than ``long_ms``
+        self.long_stalls: list[tuple[float, float]] = []
+        self._long_ms = long_ms
         #: With ``sample_after_ms`` > 0, a watcher thread samples the UI thread's stack
         #: every few ms while a stall is longer than that: {innermost frames: samples}.
         self.samples: dict[str, int] = {}
@@ -308,6 +315,7 @@ class StallMonitor(QObject):
     def reset(self) -> None:
         self.worst_ms = 0.0
         self.stalls = []
+        self.long_stalls = []
         self._last = time.perf_counter()
 
     def _beat(self) -> None:
@@ -317,6 +325,8 @@ class StallMonitor(QObject):
         if late_ms > 0:
             self.stalls.append(late_ms)
             self.worst_ms = max(self.worst_ms, late_ms)
+            if self._long_ms is not None and late_ms > self._long_ms:
+                self.long_stalls.append((now, late_ms))
         if self._episode:
             if late_ms > 4000 * self._sample_after:
                 self.episodes.append((late_ms, self._episode))

@@ -107,17 +107,22 @@ def test_step_runners_take_turns_one_step_per_turn(qapp):
 def test_stall_monitor_measures_a_blocked_ui_thread(qapp):
     from corebt_viewer.gui.workers import StallMonitor
 
-    monitor = StallMonitor(interval_ms=10)
+    monitor = StallMonitor(interval_ms=10, long_ms=150)
     monitor.start()
     end = time.perf_counter() + 0.2
     while time.perf_counter() < end:
         qapp.processEvents()
+    blocked_until = time.perf_counter() + 0.25
     time.sleep(0.25)  # the UI thread is blocked for 250 ms
     end = time.perf_counter() + 0.1
     while time.perf_counter() < end:
         qapp.processEvents()
     monitor.stop()
     assert 200 <= monitor.worst_ms < 2000
+    # the long stall is placed in time (the bench names what it did just before)
+    assert len(monitor.long_stalls) == 1
+    ended, late_ms = monitor.long_stalls[0]
+    assert late_ms == monitor.worst_ms and ended >= blocked_until
 
 
 def test_a_worker_outliving_its_window_ends_quietly(qapp):
