@@ -11,6 +11,12 @@ from corebt_viewer.core.modalities import Sequence
 from corebt_viewer.core.segmentation import Segmentation
 
 
+def voxel_size_of(affine) -> tuple[float, float, float]:
+    """Voxel size (mm) along each array axis of a voxel-to-world affine."""
+    columns = np.asarray(affine, float)[:3, :3]
+    return tuple(float(z) for z in np.sqrt((columns**2).sum(axis=0)))
+
+
 @dataclass(frozen=True)
 class Volume:
     """One MRI sequence on its voxel grid.

@@ -31,7 +31,7 @@ from corebt_viewer.core.segmentation import (
     from_canonical,
     to_canonical,
 )
-from corebt_viewer.core.volume import MRIStudy, Volume
+from corebt_viewer.core.volume import MRIStudy, Volume, voxel_size_of
 
 NIFTI_SUFFIXES = (".nii", ".nii.gz")
 
@@ -193,12 +193,11 @@ def read_header(path: str | Path, *, check_size: bool = True, deep: bool = False
     if check_size or deep:
         _check_data_size(img, path, deep)
     _, shape, affine = _canonical_grid(img)
-    zooms = np.sqrt((affine[:3, :3] ** 2).sum(axis=0))
     return NiftiHeader(
         path=path,
         shape=shape,
         affine=affine,
-        voxel_size=tuple(float(z) for z in zooms),
+        voxel_size=voxel_size_of(affine),
         dtype=img.header.get_data_dtype(),
         axcodes=tuple(aff2axcodes(img.affine)),
     )
@@ -309,11 +308,10 @@ def load_volume(path: str | Path, sequence: Sequence | None = None) -> Volume:
     img = _open_image(path)
     transform, shape, affine = _canonical_grid(img)
     data = _read_float32_canonical(img, path, transform)
-    zooms = np.sqrt((affine[:3, :3] ** 2).sum(axis=0))
     return Volume(
         data=data,
         affine=affine,
-        voxel_size=tuple(float(z) for z in zooms),
+        voxel_size=voxel_size_of(affine),
         sequence=sequence,
         path=path,
     )
@@ -391,11 +389,10 @@ def load_segmentation(path: str | Path, *, declared=None) -> Segmentation:
         raise InputError(path, f"segmentation {exc}") from None
     convention = choice.convention
     labels = _reorient(to_canonical(raw, convention), transform)
-    zooms = np.sqrt((affine[:3, :3] ** 2).sum(axis=0))
     return Segmentation(
         labels=labels,
         convention=convention,
-        voxel_size=tuple(float(z) for z in zooms),
+        voxel_size=voxel_size_of(affine),
         affine=affine,
         convention_source=choice.source,
         convention_note=choice.note,
@@ -565,7 +562,7 @@ def load_case_mri(
         volumes[seq] = Volume(
             data=data,
             affine=np.asarray(ref_grid[2], float),
-            voxel_size=tuple(float(z) for z in np.sqrt((ref_grid[2][:3, :3] ** 2).sum(axis=0))),
+            voxel_size=voxel_size_of(ref_grid[2]),
             sequence=seq,
             path=vol.path,
         )
@@ -592,7 +589,7 @@ def load_case_mri(
             segmentation = Segmentation(
                 labels=labels,
                 convention=segmentation.convention,
-                voxel_size=tuple(float(z) for z in np.sqrt((ref_grid[2][:3, :3] ** 2).sum(axis=0))),
+                voxel_size=voxel_size_of(ref_grid[2]),
                 affine=np.asarray(ref_grid[2], float),
             )
     volumes = {s: volumes[s] for s in sorted(volumes, key=list(Sequence).index)}

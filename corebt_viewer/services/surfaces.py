@@ -18,6 +18,7 @@ import numpy as np
 from corebt_viewer.core.errors import InputError
 from corebt_viewer.core.progress import ProgressCallback, report
 from corebt_viewer.core.segmentation import REGIONS, Region
+from corebt_viewer.core.volume import voxel_size_of
 
 MESH_FORMATS = (".stl", ".vtp", ".obj")
 SPACES = ("voxel", "mm", "world")
@@ -166,10 +167,6 @@ def _mass_properties(polydata) -> tuple[float, float]:
     return float(mass.GetVolume()), float(mass.GetSurfaceArea())
 
 
-def _voxel_size_from_affine(affine: np.ndarray) -> tuple[float, float, float]:
-    return tuple(float(v) for v in np.sqrt((np.asarray(affine)[:3, :3] ** 2).sum(axis=0)))
-
-
 def region_meshes(
     labels: np.ndarray,
     *,
@@ -216,7 +213,7 @@ def region_meshes(
     if space == "world" and affine is None:
         raise ValueError("space='world' needs the affine")
     if voxel_size is None:
-        voxel_size = _voxel_size_from_affine(affine) if affine is not None else (1.0, 1.0, 1.0)
+        voxel_size = voxel_size_of(affine) if affine is not None else (1.0, 1.0, 1.0)
     spacing = np.asarray(voxel_size, dtype=float)
     wanted = [Region(int(r)) for r in (REGIONS if regions is None else regions)]
     meshes = []

@@ -16,7 +16,7 @@ import numpy as np
 
 from corebt_viewer.core.errors import InputError
 from corebt_viewer.core.modalities import Sequence
-from corebt_viewer.core.volume import Volume
+from corebt_viewer.core.volume import Volume, voxel_size_of
 from corebt_viewer.io.dicom.framegroups import raw_frame_values
 from corebt_viewer.io.dicom.geometry import (
     ORIENTATION_ATOL,
@@ -198,11 +198,10 @@ def read_series_volume(series: DicomSeries, sequence: Sequence | None = None) ->
     except (GeometryError, PixelError) as exc:
         raise InputError(where, f"{series.label} {exc}") from None
     data, affine = volume
-    zooms = np.sqrt((affine[:3, :3] ** 2).sum(axis=0))
     return Volume(
         data=data,
         affine=affine,
-        voxel_size=tuple(float(z) for z in zooms),
+        voxel_size=voxel_size_of(affine),
         sequence=sequence,
         path=where,
     )
