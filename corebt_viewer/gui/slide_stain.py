@@ -36,6 +36,7 @@ class StainPreviewControl(QObject):
         self.runner = LatestOnly(workers)
         self.layer = None
         self.last = None  # the StainPreview shown
+        self._shown_for: tuple | None = None  # (reader, grid, view) last computed
         self.model_normalises: bool | None = None  # None: no model open
         self.check = QCheckBox("Stain-normalised")
         self.check.setToolTip(
@@ -79,6 +80,7 @@ class StainPreviewControl(QObject):
             self.timer.stop()
             self._hide()
             self.last = None
+            self._shown_for = None
             self._say()
 
     def toggle(self) -> None:
@@ -107,6 +109,11 @@ class StainPreviewControl(QObject):
         if not (self.check.isChecked() and self.available()):
             return
         reader, grid, view = self.canvas.reader, self.grid(), self.view_rect()
+        last = self._shown_for
+        same = last is not None and last[0] is reader and last[1] is grid and last[2] == view
+        if same and self.layer is not None and self.layer.visible:
+            return  # the same slide, grid and view (another overlay was toggled)
+        self._shown_for = (reader, grid, view)
         tissue = np.isfinite(grid.values)
         name = self.canvas.current_name()
         self.label.setText("Normalising the tiles in view…")
