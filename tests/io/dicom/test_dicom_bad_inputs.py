@@ -122,6 +122,21 @@ def test_truncated_pixel_data_names_the_series(tmp_path, small):
     assert np.isfinite(data).all()
 
 
+def test_truncated_mapped_pixel_data_names_the_series(tmp_path, small, monkeypatch):
+    """An Enhanced file cut short: its pixel data, left on disk, is checked before mapping."""
+    from _dicom_writer import write_enhanced
+
+    import corebt_viewer.io.dicom.pixels as pixels_module
+
+    monkeypatch.setattr(pixels_module, "DEFER_BYTES", 2**10)
+    data, affine = small
+    path = tmp_path / "mr"
+    uid = write_enhanced(path, data, affine, number=4, description="AX T1 3D")
+    path.write_bytes(path.read_bytes()[:-1000])
+    with pytest.raises(InputError, match=r"series 4 'AX T1 3D' has truncated pixel data"):
+        read_series_volume(scan_folder(tmp_path).find(uid))
+
+
 def test_patient_values_never_pass_through_pydicom_conversion(tmp_path, small, monkeypatch):
     """pydicom's validation warnings quote invalid values; patient values are never converted."""
     import pydicom.dataelem

@@ -97,27 +97,43 @@ def test_per_slice_rescale_lands_on_the_right_slices(sources, tmp_path):
     np.testing.assert_array_equal(volume.data, expected.data)
 
 
-@pytest.mark.parametrize("implicit", [False, True])
+@pytest.mark.parametrize("syntax", ["implicit", "explicit", "deflated"])
 @pytest.mark.parametrize("per_frame_orientation", [False, True])
 @pytest.mark.parametrize("raw_groups", [True, False])
+@pytest.mark.parametrize("mapped", [True, False])
 def test_enhanced_variants_read_the_same(
-    sources, tmp_path, monkeypatch, implicit, per_frame_orientation, raw_groups
+    sources, tmp_path, monkeypatch, syntax, per_frame_orientation, raw_groups, mapped
 ):
-    """Implicit/explicit VR, shared/per-frame geometry, raw-bytes and pydicom group reads."""
+    """Implicit/explicit/deflated VR, shared/per-frame geometry, raw-bytes and pydicom
+    group reads, pixel data memory-mapped from the file or read with the dataset."""
     import nibabel as nib
     from _dicom_writer import write_enhanced
-    from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
+    from pydicom.uid import (
+        DeflatedExplicitVRLittleEndian,
+        ExplicitVRLittleEndian,
+        ImplicitVRLittleEndian,
+    )
 
+    import corebt_viewer.io.dicom.pixels as pixels_module
     import corebt_viewer.io.dicom.volume as volume_module
 
-    calls = []
+    calls, maps = [], []
     real = volume_module.raw_frame_values
+    real_pixels = volume_module.frame_pixels
 
     def spy(ds, n):
         calls.append(n)
         return real(ds, n) if raw_groups else None
 
+    def pixels_spy(*args):
+        arr = real_pixels(*args)
+        maps.append(isinstance(arr.base, np.memmap))
+        return arr
+
     monkeypatch.setattr(volume_module, "raw_frame_values", spy)
+    monkeypatch.setattr(volume_module, "frame_pixels", pixels_spy)
+    # 10 frames of 240 x 240 int16 (1.1 MB): under the real threshold, over this one
+    monkeypatch.setattr(pixels_module, "DEFER_BYTES", 2**10 if mapped else 2**30)
     t1c = sources["t1c"]
     data = t1c.data[:, :, 5:15]
     affine = t1c.affine.copy()
@@ -131,7 +147,11 @@ def test_enhanced_variants_read_the_same(
         description="T1 POST",
         slope=2.0,
         intercept=1.0,
-        syntax=ImplicitVRLittleEndian if implicit else ExplicitVRLittleEndian,
+        syntax={
+            "implicit": ImplicitVRLittleEndian,
+            "explicit": ExplicitVRLittleEndian,
+            "deflated": DeflatedExplicitVRLittleEndian,
+        }[syntax],
         per_frame_orientation=per_frame_orientation,
     )
     nib.save(nib.Nifti1Image(data * 2.0 + 1.0, affine), tmp_path / "t.nii.gz")
@@ -140,6 +160,8 @@ def test_enhanced_variants_read_the_same(
     np.testing.assert_allclose(volume.affine, expected.affine, atol=1e-4)
     np.testing.assert_array_equal(volume.data, expected.data)
     assert calls == [10]
+    # a deflated file's offsets are in the inflated stream: never mapped
+    assert maps == [mapped and syntax != "deflated"]
     if raw_groups:
         assert real(pydicom_read(tmp_path / "e" / "x"), 10) is not None
 
