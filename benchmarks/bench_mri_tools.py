@@ -5,7 +5,8 @@ Measures, in one run on one machine, on a generated demo case:
 1. the cost of the three-plane layout: milliseconds from a crosshair move to every canvas
    drawn (events drained), in the three-plane layout against the single view (baseline),
    and the ratio;
-2. the time to build the three extra canvases (paid once, the first time the layout opens);
+2. the 3D pane's redraw when its crosshair lines follow (once the crosshair rests), and
+   the time to build the four extra canvases (paid once, the first time the layout opens);
 3. the RANO measurement of a demo mask and of the real TCGA-DU-7294 mask (worker thread
    in the app; here timed directly).
 
@@ -60,6 +61,7 @@ def main() -> None:
     from corebt_viewer.core.crosshair import Crosshair
     from corebt_viewer.gui.app import configure_napari_settings
     from corebt_viewer.gui.main_window import MainWindow
+    from corebt_viewer.gui.surface_pane import FOLLOW_AFTER_MS
     from corebt_viewer.gui.three_plane import ThreePlaneView
     from corebt_viewer.io.manifest import read_cohort
     from corebt_viewer.services.demo import make_demo_cohort
@@ -79,7 +81,7 @@ def main() -> None:
     tools = win.mri_tools
     drain(app, 0.5)
     start = time.perf_counter()  # after the window's own canvases: napari is warm
-    extra = ThreePlaneView(Crosshair())
+    extra = ThreePlaneView(Crosshair(), win.workers)
     build_ms = (time.perf_counter() - start) * 1000
     extra.deleteLater()
     if os.environ.get("BENCH_PROFILE"):
@@ -96,6 +98,16 @@ def main() -> None:
     tools.set_layout("three")
     drain(app, 0.5)
     three = crosshair_ms(app, tools)
+    surface = tools.three_plane.surface
+    deadline = time.perf_counter() + 60
+    while not surface.layers and time.perf_counter() < deadline:
+        drain(app, 0.05)
+    follow = []
+    for _ in range(10):  # the 3D pane's lines, drawn once the crosshair rests
+        start = time.perf_counter()
+        surface.draw_crosshair()
+        drain(app)
+        follow.append((time.perf_counter() - start) * 1000)
     labels = win.mri.labels_layer
     start = time.perf_counter()
     measure_rano(labels.data, tuple(labels.scale))
@@ -110,7 +122,11 @@ def main() -> None:
         rano_real = time.perf_counter() - start
     print(f"crosshair move, single view (baseline): {single:7.1f} ms")
     print(f"crosshair move, three planes:           {three:7.1f} ms  ({three / single:.1f}x)")
-    print(f"building the three plane canvases:      {build_ms:7.1f} ms (once, on first Q)")
+    print(
+        f"3D pane's crosshair, once it rests:      {statistics.median(follow):7.1f} ms "
+        f"(after {FOLLOW_AFTER_MS} ms; {len(surface.layers)} surfaces)"
+    )
+    print(f"building the four canvases:             {build_ms:7.1f} ms (once, on first Q)")
     print(f"RANO, demo mask {labels.data.shape}:     {rano_demo:7.2f} s")
     print(f"RANO, TCGA-DU-7294 mask:                {rano_real:7.2f} s")
     win.mask_review.editor.guard.prompts = None

@@ -54,6 +54,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--regions", type=int, default=500)
     parser.add_argument("--repeats", type=int, default=10)
     parser.add_argument("--slide", type=Path, help="slide to use (default: the 50,000-px one)")
+    parser.add_argument(
+        "--profile", metavar="OPERATION", help="print a cProfile of OPERATION's calls (e.g. draw)"
+    )
     args = parser.parse_args(argv)
 
     from qtpy.QtWidgets import QWidget
@@ -90,12 +93,24 @@ def main(argv: list[str] | None = None) -> int:
         monitor = StallMonitor(parent=canvas, sample_after_ms=sample_ms)
         monitor.start()
         took = []
+        profile = None
+        if args.profile and name.startswith(args.profile):
+            import cProfile
+
+            profile = cProfile.Profile()
         for i in range(repeats):
             started = time.perf_counter()
-            operation(i)
+            if profile is not None:
+                profile.runcall(operation, i)
+            else:
+                operation(i)
             took.append((time.perf_counter() - started) * 1000)
             spin(app, lambda: False, 0.15)
         monitor.stop()
+        if profile is not None:
+            import pstats
+
+            pstats.Stats(profile, stream=sys.stderr).sort_stats("cumtime").print_stats(40)
         print(f"  {name}: worst stall {monitor.worst_ms:.0f} ms", file=sys.stderr)
         for late_ms, samples in sorted(monitor.episodes, key=lambda e: e[0])[-2:]:
             top = sorted(samples.items(), key=lambda kv: -kv[1])[:6]

@@ -88,7 +88,7 @@ class MriTools(QObject):
 
     def _ensure_three_plane(self) -> ThreePlaneView:
         if self.three_plane is None:
-            view = ThreePlaneView(self.crosshair)
+            view = ThreePlaneView(self.crosshair, self.window.workers)
             for pane in view.panes.values():
                 self._attach(pane.viewer, main=False)
                 pane.viewer.dims.events.point.connect(lambda _e, p=pane: self._pane_scrolled(p))

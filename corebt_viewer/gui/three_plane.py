@@ -5,7 +5,9 @@ multiple-viewer example) showing the main canvas's current sequence and mask, sh
 their arrays (mask edits show at once). Every pane follows one
 :class:`~corebt_viewer.core.crosshair.Crosshair`: a click in a pane moves it, and the
 other panes (and the main canvas, see :mod:`corebt_viewer.gui.mri_tools`) go to its slices.
-The fourth cell says where the crosshair is and what lies under it.
+The fourth cell shows the tumour's surfaces in 3D with the crosshair's lines
+(:mod:`corebt_viewer.gui.surface_pane`), as in Slicer's four-up layout; a line under the
+grid says where the crosshair is.
 
 The panes draw only while the layout is shown (hidden canvases cost no frames).
 """
@@ -17,6 +19,7 @@ from qtpy.QtWidgets import QGridLayout, QLabel, QWidget
 
 from corebt_viewer.core.crosshair import Crosshair
 from corebt_viewer.gui import layers as L
+from corebt_viewer.gui.surface_pane import SurfacePane
 from corebt_viewer.gui.widgets import new_napari_canvas, plain_canvas_overlays
 
 PLANE_NAMES = ("axial", "coronal", "sagittal")
@@ -134,12 +137,20 @@ class CrosshairLines:
 
 
 class ThreePlaneView(QWidget):
-    """Axial, coronal and sagittal panes (2x2 grid; the fourth cell is a read-out)."""
+    """Axial, coronal and sagittal panes and the 3D surfaces (2x2 grid), a read-out below.
 
-    def __init__(self, crosshair: Crosshair, parent: QWidget | None = None):
+    Parameters
+    ----------
+    crosshair : Crosshair
+    workers : WorkerPool
+        Where the 3D pane meshes the mask.
+    """
+
+    def __init__(self, crosshair: Crosshair, workers, parent: QWidget | None = None):
         super().__init__(parent)
         self.crosshair = crosshair
         self.panes = {plane: PlanePane(plane, crosshair) for plane in PLANE_NAMES}
+        self.surface = SurfacePane(workers)
         self.readout = QLabel("Click a plane to move the crosshair.")
         self.readout.setWordWrap(True)
         self.readout.setStyleSheet("padding: 8px;")
@@ -148,12 +159,17 @@ class ThreePlaneView(QWidget):
         grid.setSpacing(3)
         for (row, col), plane in zip(((0, 0), (0, 1), (1, 0)), PLANE_NAMES, strict=True):
             grid.addWidget(self.panes[plane].qt_viewer, row, col)
-        grid.addWidget(self.readout, 1, 1)
+        grid.addWidget(self.surface.qt_viewer, 1, 1)
+        grid.addWidget(self.readout, 2, 0, 1, 2)
+        grid.setRowStretch(0, 1)
+        grid.setRowStretch(1, 1)
         crosshair.connect(self._on_crosshair)
 
     def show_layers(self, image_layer, labels_layer) -> None:
         for pane in self.panes.values():
             pane.show(image_layer, labels_layer)
+        self.surface.show(labels_layer)
+        self.surface.follow(self.crosshair.position)
 
     def set_contrast(self, limits) -> None:
         for pane in self.panes.values():
@@ -164,9 +180,11 @@ class ThreePlaneView(QWidget):
         for pane in self.panes.values():
             if pane.labels is not None:
                 pane.labels.refresh()
+        self.surface.mask_edited()
 
     def _on_crosshair(self, position, source) -> None:
         for pane in self.panes.values():
             pane.follow(position)
+        self.surface.follow(position)
         x, y, z = position
         self.readout.setText(f"Crosshair at ({x:.1f}, {y:.1f}, {z:.1f}) mm (RAS).")

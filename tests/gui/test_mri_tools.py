@@ -68,6 +68,44 @@ def test_a_click_in_one_plane_moves_the_others_and_the_mosaic(window, tools):
     window.mri.set_mosaic(False)
 
 
+def test_the_fourth_pane_shows_the_surfaces_and_follows_the_crosshair(window, tools):
+    from corebt_viewer.core.segmentation import Region
+    from corebt_viewer.gui.surface_pane import REMESH_AFTER_MS
+
+    tools.set_layout("three")
+    surface = tools.three_plane.surface
+    wait_until(lambda: surface.layers, timeout=60)
+    assert surface.viewer.dims.ndisplay == 3
+    labels = window.mri.labels_layer.data
+    shown = {int(layer.metadata["region"]) for layer in surface.layers}
+    assert shown == {int(r) for r in Region if (labels == int(r)).any()}
+    assert "mL" in surface.status
+    settle(0.3)
+    rgb = grab_array(surface.qt_viewer).astype(int)
+    yellow = (rgb[..., 0] > 150) & (rgb[..., 1] > 120) & (rgb[..., 2] < 110)
+    assert yellow.sum() > 200, "the enhancing tumour's surface is not drawn"
+    # a click in a plane moves the 3D crosshair's three lines through the new point
+    click(tools.three_plane.panes["axial"].qt_viewer, 0.4, 0.6)
+    position = np.asarray(tools.crosshair.position)
+    wait_until(lambda: np.allclose(surface.crosshair_segments[0, 0, 1:], position[1:]), 5)
+    segments = surface.crosshair_segments
+    assert segments.shape == (3, 2, 3)
+    for axis, (start, end) in enumerate(segments):
+        others = [a for a in range(3) if a != axis]
+        assert np.allclose(start[others], position[others])
+        assert np.allclose(end[others], position[others])
+        assert end[axis] - start[axis] > 100  # across the volume
+    # painting meshes the mask again once the strokes pause
+    surface._remesh.setInterval(50)
+    try:
+        before = list(surface.layers)
+        tools.three_plane.refresh_mask()
+        wait_until(lambda: surface.layers and surface.layers[0] is not before[0], timeout=60)
+    finally:
+        surface._remesh.setInterval(REMESH_AFTER_MS)
+        tools.set_layout("single")
+
+
 def test_layout_key_and_sequence_follow(window, tools):
     window.actions["three_plane"].trigger()
     assert tools.layout == "three"
