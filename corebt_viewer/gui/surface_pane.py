@@ -46,6 +46,7 @@ class SurfacePane:
         self.meshes: list = []
         self.status = ""
         self._stale = True  # the mask changed since the meshes on show
+        self._meshed = None  # the array last meshed
         self._lines = self._outline = None
         self._position = None
         self.crosshair_segments: np.ndarray | None = None  # 3 lines x 2 world points
@@ -61,7 +62,10 @@ class SurfacePane:
     # ------------------------------------------------------------------ content
     def show(self, labels_layer) -> None:
         """Show the surfaces of `labels_layer`'s mask (``None``: the case has no mask)."""
-        changed = labels_layer is not self.labels_layer
+        # a case switch may keep the layer and give it the next case's array
+        changed = labels_layer is not self.labels_layer or (
+            labels_layer is not None and labels_layer.data is not self._meshed
+        )
         self.labels_layer = labels_layer
         if labels_layer is None:
             self._clear()
@@ -83,6 +87,7 @@ class SurfacePane:
             return
         self._remesh.stop()
         self._stale = False
+        self._meshed = layer.data
         labels = np.array(layer.data, copy=True)
         voxel_size = tuple(abs(float(s)) for s in layer.scale[-3:])
 

@@ -69,17 +69,23 @@ def test_a_click_in_one_plane_moves_the_others_and_the_mosaic(window, tools):
 
 
 def test_the_fourth_pane_shows_the_surfaces_and_follows_the_crosshair(window, tools):
+    tools.set_layout("three")
+    try:
+        _check_the_fourth_pane(window, tools)
+    finally:
+        tools.set_layout("single")
+
+
+def _check_the_fourth_pane(window, tools):
     from corebt_viewer.core.segmentation import Region
     from corebt_viewer.gui.surface_pane import REMESH_AFTER_MS
 
-    tools.set_layout("three")
     surface = tools.three_plane.surface
-    wait_until(lambda: surface.layers, timeout=60)
+    wait_until(lambda: surface.layers and "mL" in surface.status, timeout=60)
     assert surface.viewer.dims.ndisplay == 3
     labels = window.mri.labels_layer.data
     shown = {int(layer.metadata["region"]) for layer in surface.layers}
     assert shown == {int(r) for r in Region if (labels == int(r)).any()}
-    assert "mL" in surface.status
     settle(0.3)
     rgb = grab_array(surface.qt_viewer).astype(int)
     yellow = (rgb[..., 0] > 150) & (rgb[..., 1] > 120) & (rgb[..., 2] < 110)
@@ -101,9 +107,14 @@ def test_the_fourth_pane_shows_the_surfaces_and_follows_the_crosshair(window, to
         before = list(surface.layers)
         tools.three_plane.refresh_mask()
         wait_until(lambda: surface.layers and surface.layers[0] is not before[0], timeout=60)
+        # another case's mask in the same layer (as a case switch does) is meshed too
+        before = list(surface.layers)
+        layer = window.mri.labels_layer
+        layer.data = layer.data.copy()
+        tools._show_panes()
+        wait_until(lambda: surface.layers and surface.layers[0] is not before[0], timeout=60)
     finally:
         surface._remesh.setInterval(REMESH_AFTER_MS)
-        tools.set_layout("single")
 
 
 def test_layout_key_and_sequence_follow(window, tools):
