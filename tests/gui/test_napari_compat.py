@@ -56,6 +56,35 @@ def test_reset_history_forgets_steps(labels):
     assert labels.data.any()
 
 
+@pytest.mark.parametrize("stopped", [False, True])
+def test_a_stopped_shapes_thumbnail_is_not_drawn(stopped):
+    from napari.layers import Shapes
+
+    layer = Shapes(ndim=2)
+    if stopped:
+        assert compat.stop_shapes_thumbnail(layer)
+    square = np.array([[0, 0], [0, 50], [50, 50], [50, 0]], float)
+    layer.add([square], shape_type="polygon", face_color="yellow")
+    layer.face_color = "red"
+    drawn = np.asarray(layer.thumbnail)[..., :3].max() > 0
+    assert drawn is not stopped  # the check sees a thumbnail when one is drawn
+
+
+def test_shapes_reshaped_in_place_keep_order_type_and_colours():
+    from napari.layers import Shapes
+
+    square = np.array([[0, 0], [0, 50], [50, 50], [50, 0]], float)
+    layer = Shapes([square, square + 100], shape_type="polygon", face_color=["red", "blue"])
+    triangle = np.array([[10, 10], [10, 90], [80, 40]], float)
+    compat.reshape_shapes(layer, {1: triangle})
+    assert layer.nshapes == 2 and layer.shape_type == ["polygon", "polygon"]
+    np.testing.assert_array_equal(layer.data[0], square)
+    np.testing.assert_array_equal(layer.data[1], triangle)
+    np.testing.assert_allclose(layer.face_color[:, :3], [[1, 0, 0], [0, 0, 1]])
+    # the mesh follows: a point inside the triangle and outside the old square hits shape 1
+    assert layer.get_value((60, 40))[0] == 1
+
+
 def test_missing_private_name_is_a_clear_error():
     class Stranger:
         pass

@@ -123,12 +123,29 @@ def test_class_move_delete_and_undo(window, tools):
     index = regions.sync.owners.index((rid, 0, 0))
     # class of the selection
     layer.selected_data = {index}
+    faces_before = np.asarray(layer.face_color).copy()
     regions.set_class("necrosis")
     assert editor.annotations.region(rid).class_name == "necrosis"
+    faces = np.asarray(layer.face_color)
+    face = faces[regions.sync.owners.index((rid, 0, 0))]
+    assert np.allclose(face[:3], np.array(session.class_color("necrosis")) / 255, atol=0.01)
+    assert face[3] == pytest.approx(0.25)
+    others = [i for i, owner in enumerate(regions.sync.owners) if owner[0] != rid]
+    assert np.array_equal(faces[others], faces_before[others])  # only its shapes recoloured
+    assert layer.selected_data == {index}  # the selection is kept
+    regions.undo()  # recolours the region; the drawing class stays necrosis
+    assert editor.annotations.region(rid).class_name == "tumour"
     face = np.asarray(layer.face_color)[regions.sync.owners.index((rid, 0, 0))]
+    assert np.allclose(face[:3], np.array(session.class_color("tumour")) / 255, atol=0.01)
+    # napari's current colour now follows the selected tumour shape; a shape drawn next
+    # (napari adds it in the current colour) still shows the drawing class, necrosis
+    layer.selected_data = set()
+    layer.add([np.array([[900, 900], [900, 960], [960, 960]], float)], shape_type="polygon")
+    drawn = session.regions[-1]
+    assert drawn.class_name == "necrosis"
+    face = np.asarray(layer.face_color)[regions.sync.owners.index((drawn.id, 0, 0))]
     assert np.allclose(face[:3], np.array(session.class_color("necrosis")) / 255, atol=0.01)
     regions.undo()
-    assert editor.annotations.region(rid).class_name == "tumour"
     regions.set_class("tumour")
     # move with the mouse in select mode
     old = editor.annotations.region(rid).bounds
@@ -142,8 +159,12 @@ def test_class_move_delete_and_undo(window, tools):
     tol = 2.0 / (window.slides.viewer.camera.zoom * session.mpp)
     assert np.allclose(np.subtract(moved, old), [100, 50, 100, 50], atol=tol)
     assert editor.undo_label == "move"
+    index = regions.sync.owners.index((rid, 0, 0))
+    shapes = layer.nshapes
     regions.undo()
     assert editor.annotations.region(rid).bounds == old
+    # the shape went back in place: same index, no shape removed and added
+    assert regions.sync.owners.index((rid, 0, 0)) == index and layer.nshapes == shapes
     assert np.allclose(np.asarray(layer.data[regions.sync.owners.index((rid, 0, 0))]).min(0),
                        [old[1], old[0]])  # fmt: skip
     # delete through napari (its Delete key calls remove_selected), then undo
