@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from corebt_viewer.core.errors import InputError
+from corebt_viewer.io.feature_files import FileProbe, plain_attr
 
 #: TRIDENT's attributes of ``coords`` (kept as they are when imported, written by us too)
 TRIDENT_COORD_ATTRS = (
@@ -174,77 +175,6 @@ def find_feature_folder(
     )
 
 
-def _plain(value):
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "replace")
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    return value.item() if hasattr(value, "item") else value
-
-
-@dataclass(frozen=True)
-class FileProbe:
-    """Shapes and attributes of a tile feature file (nothing large read)."""
-
-    n_tiles: int
-    dim: int
-    coords_attrs: dict
-
-
-def probe_tile_file(path: Path) -> FileProbe:
-    """Check a tile feature file's datasets and read its ``coords`` attributes.
-
-    Raises
-    ------
-    InputError
-        Unreadable, no ``features``/``coords``, wrong shapes, rows that differ, no tiles.
-    """
-    import h5py
-
-    try:
-        with h5py.File(path, "r") as h5:
-            missing = [k for k in ("features", "coords") if k not in h5]
-            if missing:
-                raise InputError(
-                    path, f"no {' and '.join(missing)} dataset (datasets: {sorted(h5.keys())})"
-                )
-            fshape, cshape = h5["features"].shape, h5["coords"].shape
-            attrs = {k: _plain(v) for k, v in h5["coords"].attrs.items()}
-    except OSError as exc:
-        raise InputError(path, f"unreadable HDF5 file: {exc}") from None
-    if len(fshape) == 3 and fshape[0] == 1:  # CLAM's (1, n, dim)
-        fshape = fshape[1:]
-    if len(cshape) == 3 and cshape[0] == 1:
-        cshape = cshape[1:]
-    if len(fshape) != 2 or len(cshape) != 2 or cshape[1] != 2:
-        raise InputError(
-            path, f"features {fshape} and coords {cshape}: expected (tiles, dim) and (tiles, 2)"
-        )
-    if fshape[0] != cshape[0]:
-        raise InputError(path, f"{fshape[0]} feature rows but {cshape[0]} coordinates")
-    if fshape[0] == 0:
-        raise InputError(path, "no tiles in the file (the tool found no tissue)")
-    return FileProbe(int(fshape[0]), int(fshape[1]), attrs)
-
-
-def read_tile_file(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    """``features`` (float32, tiles x dim) and ``coords`` (int64, tiles x 2) of a file."""
-    import h5py
-
-    with h5py.File(path, "r") as h5:
-        features = np.asarray(h5["features"][()], np.float32)
-        coords = np.asarray(h5["coords"][()])
-    features = features[0] if features.ndim == 3 else features
-    coords = coords[0] if coords.ndim == 3 else coords
-    if not np.issubdtype(coords.dtype, np.integer):
-        if not np.all(np.isfinite(coords)) or np.any(coords != np.round(coords)):
-            raise InputError(path, "coords are not whole level-0 pixels")
-        coords = np.round(coords)
-    if not np.all(np.isfinite(features)):
-        raise InputError(path, "features hold NaN or infinite values")
-    return features, coords.astype(np.int64)
-
-
 def read_slide_vector(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
     """A TRIDENT slide vector (``features``, squeezed to 1-D) and its ``coords`` when there."""
     import h5py
@@ -297,7 +227,7 @@ def tile_geometry(
         import h5py
 
         with h5py.File(patches, "r") as h5:
-            a = {k: _plain(v) for k, v in h5["coords"].attrs.items()}
+            a = {k: plain_attr(v) for k, v in h5["coords"].attrs.items()}
         if "patch_size" in a:
             down = a.get("downsample", [1, 1])
             down = down[0] if isinstance(down, list | tuple) else down

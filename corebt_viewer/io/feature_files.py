@@ -47,7 +47,8 @@ class TileFeatureFile:
     layout: str = "clam"
 
 
-def _plain(value):
+def plain_attr(value):
+    """An HDF5 attribute as a plain Python value (str, list, int, float...)."""
     if isinstance(value, bytes):
         return value.decode("utf-8", "replace")
     if isinstance(value, np.ndarray):
@@ -57,6 +58,69 @@ def _plain(value):
     return value
 
 
+@dataclass(frozen=True)
+class FileProbe:
+    """Shapes and ``coords`` attributes of a tile-feature file (nothing large read)."""
+
+    n_tiles: int
+    dim: int
+    coords_attrs: dict
+
+
+def _open(path: Path):
+    import h5py
+
+    if not path.is_file():
+        raise InputError(path, "feature file not found")
+    try:
+        return h5py.File(path, "r")
+    except OSError as exc:
+        raise InputError(path, f"not a readable HDF5 file: {exc}") from None
+
+
+def _datasets(path: Path, h5) -> tuple:
+    """``features`` and ``coords`` of an open file, and their shapes without CLAM's
+    leading 1 (checked: N x D and N x 2, as many rows, at least one tile)."""
+    import h5py
+
+    for name in ("features", "coords"):
+        if name not in h5 or not isinstance(h5[name], h5py.Dataset):
+            raise InputError(
+                path,
+                f"no '{name}' dataset (expected a TRIDENT or CLAM feature file; "
+                f"datasets: {sorted(h5.keys())})",
+            )
+    fshape, cshape = h5["features"].shape, h5["coords"].shape
+    if len(fshape) == 3 and fshape[0] == 1:  # CLAM's (1, N, D)
+        fshape = fshape[1:]
+    if len(cshape) == 3 and cshape[0] == 1:
+        cshape = cshape[1:]
+    if len(fshape) != 2:
+        raise InputError(path, f"'features' must be N x D, got shape {fshape}")
+    if len(cshape) != 2 or cshape[1] != 2:
+        raise InputError(path, f"'coords' must be N x 2, got shape {cshape}")
+    if fshape[0] != cshape[0]:
+        raise InputError(path, f"{fshape[0]} feature rows but {cshape[0]} coordinate rows")
+    if fshape[0] == 0:
+        raise InputError(path, "the feature file holds no tiles (the tool found no tissue)")
+    return h5["features"], h5["coords"], fshape, cshape
+
+
+def probe_tile_feature_file(path: str | Path) -> FileProbe:
+    """Check a tile-feature file's datasets and read its ``coords`` attributes only.
+
+    Raises
+    ------
+    InputError
+        As :func:`read_tile_feature_file`, for everything but the values.
+    """
+    path = Path(path).expanduser()
+    with _open(path) as h5:
+        _features, coords, fshape, _cshape = _datasets(path, h5)
+        attrs = {key: plain_attr(value) for key, value in coords.attrs.items()}
+    return FileProbe(int(fshape[0]), int(fshape[1]), attrs)
+
+
 def read_tile_feature_file(path: str | Path) -> TileFeatureFile:
     """Read a TRIDENT or CLAM tile-feature file.
 
@@ -64,38 +128,15 @@ def read_tile_feature_file(path: str | Path) -> TileFeatureFile:
     ------
     InputError
         Missing or unreadable file, no ``features`` / ``coords`` dataset, wrong shapes,
-        different numbers of rows, or non-finite values.
+        different numbers of rows, no tiles, or non-finite values.
     """
-    import h5py
-
     path = Path(path).expanduser()
-    if not path.is_file():
-        raise InputError(path, "feature file not found")
-    try:
-        with h5py.File(path, "r") as h5:
-            for name in ("features", "coords"):
-                if name not in h5 or not isinstance(h5[name], h5py.Dataset):
-                    raise InputError(
-                        path, f"no '{name}' dataset (expected a TRIDENT or CLAM feature file)"
-                    )
-            features = np.asarray(h5["features"][()])
-            coords = np.asarray(h5["coords"][()])
-            attrs = {key: _plain(value) for key, value in h5.attrs.items()}
-            attrs.update({key: _plain(value) for key, value in h5["coords"].attrs.items()})
-    except OSError as exc:
-        raise InputError(path, f"not a readable HDF5 file: {exc}") from exc
-    if features.ndim == 3 and features.shape[0] == 1:  # CLAM's (1, N, D)
-        features = features[0]
-    if coords.ndim == 3 and coords.shape[0] == 1:
-        coords = coords[0]
-    if features.ndim != 2:
-        raise InputError(path, f"'features' must be N x D, got shape {features.shape}")
-    if coords.ndim != 2 or coords.shape[1] != 2:
-        raise InputError(path, f"'coords' must be N x 2, got shape {coords.shape}")
-    if len(features) != len(coords):
-        raise InputError(path, f"{len(features)} feature rows but {len(coords)} coordinate rows")
-    if len(features) == 0:
-        raise InputError(path, "the feature file holds no tiles")
+    with _open(path) as h5:
+        features, coords, fshape, cshape = _datasets(path, h5)
+        features = np.asarray(features[()]).reshape(fshape)
+        coords = np.asarray(coords[()]).reshape(cshape)
+        attrs = {key: plain_attr(value) for key, value in h5.attrs.items()}
+        attrs.update({key: plain_attr(value) for key, value in h5["coords"].attrs.items()})
     if not np.issubdtype(features.dtype, np.number) or not np.all(np.isfinite(features)):
         raise InputError(path, "'features' holds NaN, infinite or non-numeric values")
     if not np.all(np.isfinite(coords)) or not np.all(coords == np.round(coords)):
@@ -104,7 +145,7 @@ def read_tile_feature_file(path: str | Path) -> TileFeatureFile:
     return TileFeatureFile(
         path=path,
         features=features.astype(np.float32, copy=False),
-        coords=coords.astype(np.int64),
+        coords=np.round(coords).astype(np.int64),
         attrs=attrs,
         layout=layout,
     )

@@ -159,8 +159,6 @@ def import_features(
     from corebt_viewer.embed.cache import EmbeddingCache, file_fingerprint, stable_hash
     from corebt_viewer.embed.feature_import import (
         find_feature_folder,
-        probe_tile_file,
-        read_tile_file,
         tile_geometry,
         tiling_description,
     )
@@ -171,6 +169,7 @@ def import_features(
         make_profile,
     )
     from corebt_viewer.embed.profile_store import save_profile
+    from corebt_viewer.io.feature_files import probe_tile_feature_file, read_tile_feature_file
     from corebt_viewer.services.embedding import _as_cohort
 
     cohort = _as_cohort(cohort)
@@ -206,11 +205,11 @@ def import_features(
                 raise InputError(
                     stems[stem][1], "slide file not found (its identity keys the cache)"
                 )
-            probe = probe_tile_file(path)
+            probe = probe_tile_feature_file(path)
             if tile_size_level0 is not None and "patch_size_level0" not in probe.coords_attrs:
                 geometry[stem] = (int(tile_size_level0), "given (--tile-size-level0)")
             else:
-                coords = read_tile_file(path)[1] if found.tool == "clam" else None
+                coords = read_tile_feature_file(path).coords if found.tool == "clam" else None
                 geometry[stem] = tile_geometry(found, stem, probe, coords)
             probes[stem] = probe
         except InputError as exc:
@@ -305,8 +304,9 @@ def _write_slides(
     from corebt_viewer.core.embedding import SlideOcclusion
     from corebt_viewer.embed.aggregators import slide_embedding_key, write_slide_embedding
     from corebt_viewer.embed.cache import SlideFeatures, read_slide_features
-    from corebt_viewer.embed.feature_import import imported_attrs, read_slide_vector, read_tile_file
+    from corebt_viewer.embed.feature_import import imported_attrs, read_slide_vector
     from corebt_viewer.embed.slides import SlideStore, slide_cache_key
+    from corebt_viewer.io.feature_files import read_tile_feature_file
 
     store = SlideStore(profile, cache)
     total = len(matched)
@@ -325,7 +325,8 @@ def _write_slides(
                 summary.slides_unchanged += 1
                 coords = cached.coords
             else:
-                features, coords = read_tile_file(path)
+                tiles = read_tile_feature_file(path)
+                features, coords = tiles.features, tiles.coords
                 size, source = geometry[stem]
                 attrs = imported_attrs(found, path, probes[stem], size, source)
                 attrs.update(slide_name=slide.name, slide_path=str(slide.resolve()))

@@ -10,10 +10,10 @@ from corebt_viewer.core.modalities import Modality
 from corebt_viewer.embed.feature_import import (
     find_feature_folder,
     grid_step,
-    probe_tile_file,
     tile_geometry,
 )
 from corebt_viewer.embed.profile import EmbeddingProfile, make_profile
+from corebt_viewer.io.feature_files import probe_tile_feature_file
 from tests.embed.embed_data import synthetic_he, write_aperio_tiff
 from tests.embed.feature_files import TRIDENT_MAG_FOLDER, tissue_coords, write_trident_tiles
 
@@ -42,7 +42,7 @@ def test_our_slide_file_reads_the_way_trident_reads_it(tmp_path):
     # and our own files import as TRIDENT's
     found = find_feature_folder(tmp_path / "job")
     assert (found.tool, found.encoder, list(found.files)) == ("trident", "builtin", ["S1"])
-    probe = probe_tile_file(ours)
+    probe = probe_tile_feature_file(ours)
     assert tile_geometry(found, "S1", probe, None) == (512, "patch_size_level0")
 
 
@@ -76,11 +76,11 @@ def test_bad_files_are_named(tmp_path):
     with h5py.File(bad / "a.h5", "w") as h5:
         h5["features"] = np.zeros((3, 4), np.float32)
         h5["coords"] = np.zeros((2, 2), np.int64)
-    with pytest.raises(InputError, match="3 feature rows but 2 coordinates"):
-        probe_tile_file(bad / "a.h5")
+    with pytest.raises(InputError, match="3 feature rows but 2 coordinate rows"):
+        probe_tile_feature_file(bad / "a.h5")
     (bad / "b.h5").write_bytes(b"not hdf5")
-    with pytest.raises(InputError, match="unreadable HDF5"):
-        probe_tile_file(bad / "b.h5")
+    with pytest.raises(InputError, match="not a readable HDF5"):
+        probe_tile_feature_file(bad / "b.h5")
     shutil.rmtree(bad)
 
 
