@@ -122,7 +122,8 @@ def run(mode: str, cohort, app, seconds: float) -> dict:
         def sync_autosave():  # as the editor wrote it then: savez_compressed (level 6)
             import io
 
-            from corebt_viewer.io.mask_versions import atomic_write_bytes, recovery_path
+            from corebt_viewer.io.atomic_files import atomic_write_bytes
+            from corebt_viewer.io.mask_recovery import recovery_path
 
             if not np.array_equal(session.labels, saved):
                 buffer = io.BytesIO()

@@ -68,6 +68,7 @@ def main() -> None:
     )
     args = parser.parse_args()
 
+    from corebt_viewer.io import mask_recovery as mr
     from corebt_viewer.io import mask_versions as mv
     from corebt_viewer.io.review_db import ReviewDB
     from corebt_viewer.services import mask_editing as me
@@ -83,7 +84,7 @@ def main() -> None:
         labels[100:120, 100:120, 60:80] = 3
         rows = {
             "save version": timed(lambda: mv.save_version(labels, original=original)),
-            "autosave (recovery)": timed(lambda: mv.write_recovery(labels, original=original)),
+            "autosave (recovery)": timed(lambda: mr.write_recovery(labels, original=original)),
             "edit_stats": timed(lambda: me.edit_stats(seg.labels, labels, seg.voxel_size), 5),
             "remove islands": timed(
                 lambda: me.remove_small_islands(labels, min_ml=0.1, voxel_size=seg.voxel_size)

@@ -15,7 +15,8 @@ from pathlib import Path
 import numpy as np
 
 from corebt_viewer.core.embedding import SlideOcclusion
-from corebt_viewer.embed.cache import SlideFeatures, atomic_path, stable_hash
+from corebt_viewer.embed.cache import SlideFeatures, stable_hash
+from corebt_viewer.io.atomic_files import atomic_path
 
 
 def build_slide_encoder(name: str, *, weights, layer: str, device: str):

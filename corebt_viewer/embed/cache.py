@@ -17,18 +17,17 @@ leaves at most a ``.tmp`` file, which never reads as valid and is removed by the
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
-import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from corebt_viewer.io.atomic_files import atomic_path
+
 CACHE_FORMAT = 1
-_TMP_SUFFIX = ".tmp"
 
 
 def stable_hash(obj, length: int = 16) -> str:
@@ -79,35 +78,6 @@ def file_identity(path: str | Path) -> dict:
 def safe_name(text: str) -> str:
     """A file-name-safe version of `text`."""
     return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("._") or "item"
-
-
-def _fsync_dir(folder: Path) -> None:
-    with contextlib.suppress(OSError):
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
-@contextlib.contextmanager
-def atomic_path(target: Path):
-    """Yield a temporary path beside `target`; on success fsync it and rename it over `target`."""
-    target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    for stale in target.parent.glob(f".{target.name}.*{_TMP_SUFFIX}"):
-        with contextlib.suppress(OSError):
-            stale.unlink()
-    tmp = target.parent / f".{target.name}.{os.getpid()}{_TMP_SUFFIX}"
-    try:
-        yield tmp
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-        _fsync_dir(target.parent)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
 
 
 @dataclass(frozen=True)

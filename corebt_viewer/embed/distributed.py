@@ -14,7 +14,7 @@ Who writes the cache:
   travel once to the client);
 - with ``shared_cache=True`` the **workers** write it themselves (the cache folder must be
   on a file system they share with the client) and return only counts: nothing large
-  travels. Writes are atomic either way (:func:`corebt_viewer.embed.cache.atomic_path`).
+  travels. Writes are atomic either way (:func:`corebt_viewer.io.atomic_files.atomic_path`).
 
 GPU workers: ``resources={"GPU": 1}`` is passed to every task (Dask worker resources), so
 tasks run only on workers started with ``--resources GPU=1``, one at a time per GPU.

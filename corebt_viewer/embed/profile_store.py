@@ -11,8 +11,9 @@ import time
 from pathlib import Path
 
 from corebt_viewer.core.errors import InputError
-from corebt_viewer.embed.cache import atomic_path, safe_name
+from corebt_viewer.embed.cache import safe_name
 from corebt_viewer.embed.profile import EmbeddingProfile, ProfileMismatch
+from corebt_viewer.io.atomic_files import atomic_path
 
 
 def profiles_dir(cache_root: str | Path) -> Path:

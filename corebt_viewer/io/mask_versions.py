@@ -1,4 +1,4 @@
-"""Mask versions beside the original segmentation, atomic saves and crash recovery.
+"""Mask versions beside the original segmentation, saved atomically.
 
 The original mask is never written. Each save makes a new file next to it::
 
@@ -10,9 +10,9 @@ The original mask is never written. Each save makes a new file next to it::
 
 Versions are written in the original's label convention, data type, header, affine and
 voxel order, so a corrected mask opens in any NIfTI tool on the grid of the images. Every
-write goes to a temporary file in the same folder, is flushed and fsync'ed, then renamed
-over (or hard-linked to) its name and the folder is fsync'ed: a crash or kill at any moment
-leaves either the old file or the new one, whole.
+write is atomic and durable (:mod:`corebt_viewer.io.atomic_files`): a crash or kill at any
+moment leaves either the old file or the new one, whole. The autosaved recovery file is
+:mod:`corebt_viewer.io.mask_recovery`'s.
 
 nibabel is imported inside the functions.
 """
@@ -21,13 +21,9 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import io
 import json
 import os
 import re
-import tempfile
-import time
-import zipfile
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -41,115 +37,11 @@ from corebt_viewer.core.segmentation import (
     SegmentationLabelError,
     decide_convention,
 )
+from corebt_viewer.io.atomic_files import atomic_write_bytes, remove_stale_temporaries
 
 #: Compression level of ``.nii.gz`` versions (masks compress ~100x even at the fastest).
 GZIP_LEVEL = 1
 _VERSION_RE = r"^{stem}\.v(\d{{3,}}){ext}$"
-
-
-# --------------------------------------------------------------------------- atomic writes
-
-
-def _fsync_dir(folder: Path) -> None:
-    """Make a rename in `folder` durable (no-op where directories cannot be opened)."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def atomic_write_bytes(
-    path: str | Path,
-    data: bytes,
-    *,
-    overwrite: bool = True,
-    mode: int = 0o644,
-    durable: bool = True,
-) -> Path:
-    """Write `data` to `path` so that readers only ever see the old or the new file whole.
-
-    The bytes go to a temporary file in the same folder, which is flushed, fsync'ed and then
-    renamed to `path` (``os.replace``); the folder is fsync'ed last.
-
-    Parameters
-    ----------
-    path : path-like
-    data : bytes
-    overwrite : bool
-        When False the file is published with a hard link, which fails with
-        :class:`FileExistsError` if `path` already exists (no clobbering, even when two
-        processes race for the same name).
-    mode : int
-        Permission bits of the new file.
-    durable : bool
-        False skips both fsyncs: the file is still whole or absent after the app crashes,
-        but may be lost when the operating system does. For the autosave only: its fsyncs
-        stalled the painting UI thread up to 60 ms here; saved versions stay durable.
-
-    Returns
-    -------
-    Path
-    """
-    path = Path(path)
-    folder = path.parent
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            if durable:
-                os.fsync(fh.fileno())
-        os.chmod(tmp, mode)
-        if overwrite:
-            os.replace(tmp, path)
-        else:
-            try:
-                os.link(tmp, path)
-            except FileExistsError:
-                raise
-            except OSError:
-                # File systems without hard links: best effort, still never a partial file.
-                if path.exists():
-                    raise FileExistsError(path) from None
-                os.replace(tmp, path)
-            else:
-                tmp.unlink()
-        if durable:
-            _fsync_dir(folder)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return path
-
-
-def remove_stale_temporaries(folder: str | Path, *, older_than_s: float = 3600.0) -> list[Path]:
-    """Delete temporary files left by writes that were killed (older than `older_than_s`)."""
-    removed = []
-    now = time.time()
-    for tmp in Path(folder).glob(".*.tmp"):
-        try:
-            if now - tmp.stat().st_mtime > older_than_s:
-                tmp.unlink()
-                removed.append(tmp)
-        except OSError:
-            continue
-    return removed
-
-
-def sha256_file(path: str | Path) -> str:
-    """Hex sha256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 # --------------------------------------------------------------------------- NIfTI encoding
@@ -506,111 +398,3 @@ def save_version(
     if make_current:
         set_current_version(original, version, directory=directory)
     return SavedVersion(version, hashlib.sha256(data).hexdigest(), len(data))
-
-
-# --------------------------------------------------------------------------- recovery
-
-
-@dataclass(frozen=True)
-class Recovery:
-    """Unsaved edits found after a crash.
-
-    Attributes
-    ----------
-    path : Path
-        The recovery file.
-    labels : ndarray of uint8
-        Canonical labels as they were when autosaved.
-    saved_at : str
-        ISO 8601 UTC time of the autosave.
-    base : str
-        File name of the version that was being edited.
-    """
-
-    path: Path
-    labels: np.ndarray
-    saved_at: str
-    base: str
-
-
-def recovery_path(original: str | Path, *, directory: str | Path | None = None) -> Path:
-    """Hidden recovery file of `original` (``.<stem>.recovery.npz``) in `directory`."""
-    original = Path(original)
-    stem, _ = split_nifti_name(original)
-    folder = Path(directory) if directory is not None else original.parent
-    return folder / f".{stem}.recovery.npz"
-
-
-def write_recovery(
-    labels: np.ndarray,
-    *,
-    original: str | Path,
-    base: str | Path | None = None,
-    directory: str | Path | None = None,
-) -> Path:
-    """Autosave unsaved edits (atomically); call every few seconds while edits are unsaved.
-
-    The file survives an app crash whole; it is not fsync'ed (see ``atomic_write_bytes``).
-
-    Parameters
-    ----------
-    labels : ndarray
-        Canonical labels being edited.
-    original : path-like
-        The original mask (names the recovery file).
-    base : path-like, optional
-        The version the edits started from (default the original).
-    directory : path-like, optional
-        Folder for the recovery file (default the original's folder).
-    """
-    target = recovery_path(original, directory=directory)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    arrays = {
-        "labels": np.asarray(labels, dtype=np.uint8),
-        "saved_at": np.array(datetime.now(UTC).isoformat(timespec="seconds")),
-        "base": np.array(Path(base if base is not None else original).name),
-    }
-    return atomic_write_bytes(target, _npz_bytes(arrays), mode=0o600, durable=False)
-
-
-def _npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
-    """An ``.npz`` (what ``np.load`` reads) deflated at :data:`GZIP_LEVEL`.
-
-    ``np.savez_compressed`` always deflates at level 6: 2.7x the time for a whole-brain
-    mask, which an autosave worker spends beside the painting UI thread.
-    """
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=GZIP_LEVEL) as archive:
-        for name, array in arrays.items():
-            with archive.open(f"{name}.npy", "w", force_zip64=True) as member:
-                np.lib.format.write_array(member, array, allow_pickle=False)
-    return buffer.getvalue()
-
-
-def find_recovery(original: str | Path, *, directory: str | Path | None = None) -> Recovery | None:
-    """Unsaved edits autosaved for `original`, or None when there are none.
-
-    Raises
-    ------
-    InputError
-        The recovery file exists but cannot be read (it is left in place).
-    """
-    path = recovery_path(original, directory=directory)
-    if not path.is_file():
-        return None
-    try:
-        with np.load(path, allow_pickle=False) as npz:
-            return Recovery(path, npz["labels"].copy(), str(npz["saved_at"]), str(npz["base"]))
-    except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError) as exc:
-        raise InputError(path, f"the autosaved mask edits cannot be read ({exc})") from exc
-
-
-def discard_recovery(original: str | Path, *, directory: str | Path | None = None) -> bool:
-    """Delete the recovery file (after a save, or when the user declines it)."""
-    path = recovery_path(original, directory=directory)
-    try:
-        path.unlink()
-    except FileNotFoundError:
-        return False
-    _fsync_dir(path.parent)
-    return True

@@ -546,7 +546,7 @@ class ReviewDB:
 
     def export_csv(self, path: str | Path, case_ids: Iterable[str] | None = None) -> Path:
         """Write :meth:`table` as CSV (UTF-8, atomically)."""
-        from corebt_viewer.io.mask_versions import atomic_write_bytes
+        from corebt_viewer.io.atomic_files import atomic_write_bytes
 
         buffer = io.StringIO()
         writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, lineterminator="\n")

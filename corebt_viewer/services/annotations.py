@@ -141,7 +141,7 @@ def export_annotations(
     InputError
         Unknown case or slide, or no saved annotations for the slide.
     """
-    from corebt_viewer.io.mask_versions import atomic_write_bytes
+    from corebt_viewer.io.atomic_files import atomic_write_bytes
 
     cohort = _as_cohort(cohort)
     _case, slide_path = find_case_slide(cohort=cohort, case_id=case_id, slide=slide)

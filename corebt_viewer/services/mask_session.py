@@ -27,6 +27,7 @@ import numpy as np
 
 from corebt_viewer.core.case import Case
 from corebt_viewer.core.segmentation import LabelConvention, convention_line
+from corebt_viewer.io import mask_recovery as mr
 from corebt_viewer.io import mask_versions as mv
 from corebt_viewer.io.review_db import ReviewDB
 from corebt_viewer.services import review as rv
@@ -248,7 +249,7 @@ class MaskSession:
                 location=self.location, labels=snapshot.labels, base=snapshot.base
             )
 
-    def recovery(self) -> mv.Recovery | None:
+    def recovery(self) -> mr.Recovery | None:
         """Edits autosaved before a crash, when they differ from what is open now."""
         found = rv.find_mask_recovery(location=self.location)
         if (

@@ -21,6 +21,7 @@ from corebt_viewer.core.case import Case, Cohort
 from corebt_viewer.core.errors import InputError
 from corebt_viewer.core.review import CaseReview, MaskVersionRecord, ReviewStatus
 from corebt_viewer.core.segmentation import LabelConvention, Segmentation
+from corebt_viewer.io import mask_recovery as mr
 from corebt_viewer.io import mask_versions as mv
 from corebt_viewer.io.review_db import ReviewDB
 
@@ -229,7 +230,7 @@ def save_mask_version(
         )
         if database.get(case_id).status is ReviewStatus.NOT_STARTED:
             database.update(case_id, status=ReviewStatus.IN_PROGRESS, reviewer=author)
-    mv.discard_recovery(location.original, directory=location.folder)
+    mr.discard_recovery(location.original, directory=location.folder)
     return SavedMask(saved.version, saved.sha256, changed, record)
 
 
@@ -259,18 +260,18 @@ def make_mask_version_current(
 
 def autosave_mask(*, location: MaskLocation, labels: np.ndarray, base: Path | None = None) -> Path:
     """Write unsaved edits to the case's recovery file (atomically); the GUI calls this on a timer."""
-    return mv.write_recovery(
+    return mr.write_recovery(
         labels, original=location.original, base=base, directory=location.folder
     )
 
 
-def find_mask_recovery(*, location: MaskLocation) -> mv.Recovery | None:
+def find_mask_recovery(*, location: MaskLocation) -> mr.Recovery | None:
     """Unsaved edits left by a crash, to offer when the case is opened again."""
-    return mv.find_recovery(location.original, directory=location.folder)
+    return mr.find_recovery(location.original, directory=location.folder)
 
 
 def discard_mask_recovery(*, location: MaskLocation) -> bool:
-    return mv.discard_recovery(location.original, directory=location.folder)
+    return mr.discard_recovery(location.original, directory=location.folder)
 
 
 # --------------------------------------------------------------------------- review state

@@ -432,7 +432,7 @@ def render_case_summary(
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    from corebt_viewer.io.mask_versions import atomic_write_bytes
+    from corebt_viewer.io.atomic_files import atomic_write_bytes
 
     out = Path(out)
     if out.suffix.lower() in (".pdf", ".png"):

@@ -4,13 +4,13 @@ import numpy as np
 from corebt_viewer.embed.cache import (
     EmbeddingCache,
     SlideFeatures,
-    atomic_path,
     file_identity,
     read_case_entry,
     read_slide_features,
     write_case_entry,
     write_slide_features,
 )
+from corebt_viewer.io.atomic_files import atomic_path
 
 
 def _features(n=5, dim=4):

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from corebt_viewer.io.mask_versions import atomic_write_bytes, encode_mask_like, read_mask
+from corebt_viewer.io.atomic_files import atomic_write_bytes
+from corebt_viewer.io.mask_versions import encode_mask_like, read_mask
 
 
 def random_labels(shape, seed):

@@ -18,22 +18,15 @@ import pytest
 from corebt_viewer.core.errors import InputError
 from corebt_viewer.core.segmentation import LabelConvention
 from corebt_viewer.io import mask_versions as mv
+from corebt_viewer.io.atomic_files import remove_stale_temporaries
 
-REAL_SEG = "TCGA-DU-7294_seg_fusion_mav.nii.gz"
+REAL_SEG = "TCGA-DU-7294_seg_fusion_mav.nii.gz"  # the real_seg fixture's (tests/io/conftest.py)
 WRITER = Path(__file__).with_name("_mask_writer.py")
 REPO = Path(__file__).resolve().parents[2]
 
 
 def sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-@pytest.fixture
-def real_seg(real_mri_dir: Path, tmp_path: Path) -> Path:
-    """The real TCGA-DU-7294 mask (BraTS 2021 convention, LPS voxel order) in tmp_path."""
-    dest = tmp_path / REAL_SEG
-    shutil.copyfile(real_mri_dir / REAL_SEG, dest)
-    return dest
 
 
 def test_version_keeps_original_layout(real_seg: Path):
@@ -138,61 +131,6 @@ def test_wrong_shape_and_bad_files_are_input_errors(real_seg: Path, tmp_path: Pa
     assert mv.list_versions(real_seg)[-1].is_original  # nothing was written
 
 
-def test_recovery_round_trip(real_seg: Path, tmp_path: Path):
-    assert mv.find_recovery(real_seg) is None
-    labels = mv.read_mask(real_seg).labels.copy()
-    labels[10:20, 10:20, 10:20] = 3
-    path = mv.write_recovery(labels, original=real_seg, base=real_seg)
-    assert path.name.startswith(".")  # hidden beside the original
-
-    found = mv.find_recovery(real_seg)
-    assert found is not None and found.base == real_seg.name
-    np.testing.assert_array_equal(found.labels, labels)
-    labels[0, 0, 0] = 1  # a later autosave replaces the earlier one
-    mv.write_recovery(labels, original=real_seg)
-    np.testing.assert_array_equal(mv.find_recovery(real_seg).labels, labels)
-
-    assert mv.discard_recovery(real_seg)
-    assert mv.find_recovery(real_seg) is None
-    assert not mv.discard_recovery(real_seg)
-    # Elsewhere (read-only data folders): the same API with a directory.
-    mv.write_recovery(labels, original=real_seg, directory=tmp_path / "recovery")
-    assert mv.find_recovery(real_seg) is None
-    assert mv.find_recovery(real_seg, directory=tmp_path / "recovery") is not None
-
-
-def test_saved_versions_are_fsynced_and_the_autosave_is_not(real_seg: Path, monkeypatch):
-    import os
-
-    synced = []
-    real_fsync = os.fsync
-    monkeypatch.setattr(os, "fsync", lambda fd: synced.append(fd) or real_fsync(fd))
-    labels = mv.read_mask(real_seg).labels.copy()
-    mv.write_recovery(labels, original=real_seg)
-    assert synced == []  # an autosave's fsync stalled the painting UI thread
-    labels[5:9, 5:9, 5:9] = 1
-    mv.save_version(labels, original=real_seg)
-    assert len(synced) >= 2  # the file and its folder
-
-
-def test_an_unreadable_recovery_file_is_an_error_naming_it(real_seg: Path):
-    labels = mv.read_mask(real_seg).labels.copy()
-    path = mv.write_recovery(labels, original=real_seg)
-    path.write_bytes(path.read_bytes()[:40])  # cut short
-    with pytest.raises(InputError, match="autosaved mask edits cannot be read") as info:
-        mv.find_recovery(real_seg)
-    assert info.value.path == path and path.is_file()
-
-
-def test_atomic_write_without_overwrite_never_clobbers(tmp_path: Path):
-    target = tmp_path / "x.bin"
-    mv.atomic_write_bytes(target, b"first", overwrite=False)
-    with pytest.raises(FileExistsError):
-        mv.atomic_write_bytes(target, b"second", overwrite=False)
-    assert target.read_bytes() == b"first"
-    assert [p.name for p in tmp_path.iterdir()] == ["x.bin"]  # no temporary left
-
-
 def _start_writer(mode: str, original: Path, dest: Path) -> subprocess.Popen:
     env = dict(os.environ, PYTHONPATH=str(REPO))
     proc = subprocess.Popen(
@@ -274,8 +212,8 @@ def test_stale_temporaries_are_hidden_and_cleaned(real_seg: Path):
     stale = real_seg.with_name(f".{real_seg.name}.abc123.tmp")
     stale.write_bytes(b"half a file")
     assert all(v.path != stale for v in mv.list_versions(real_seg))
-    assert mv.remove_stale_temporaries(real_seg.parent, older_than_s=3600) == []
-    assert mv.remove_stale_temporaries(real_seg.parent, older_than_s=-1) == [stale]
+    assert remove_stale_temporaries(real_seg.parent, older_than_s=3600) == []
+    assert remove_stale_temporaries(real_seg.parent, older_than_s=-1) == [stale]
 
 
 def test_sigkill_during_save_leaves_old_or_new_file_whole(real_seg: Path):

@@ -321,7 +321,7 @@ def geojson_bytes(annotations: SlideAnnotations) -> bytes:
 
 def write_geojson(path: str | Path, annotations: SlideAnnotations) -> Path:
     """Write the regions to `path` atomically (a reader sees the old file or the new one)."""
-    from corebt_viewer.io.mask_versions import atomic_write_bytes
+    from corebt_viewer.io.atomic_files import atomic_write_bytes
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -4,7 +4,7 @@
     <cohort>/.corebt/annotations/<case>/<slide stem>.v002.geojson   ...
 
 The latest version is the one with the highest number. Each save is published with a hard
-link from a fsync'ed temporary file (:func:`~corebt_viewer.io.mask_versions.atomic_write_bytes`
+link from a fsync'ed temporary file (:func:`~corebt_viewer.io.atomic_files.atomic_write_bytes`
 with ``overwrite=False``), so two saves racing for one number never clobber each other: the
 loser takes the next number.
 """
@@ -42,7 +42,7 @@ class AnnotationVersion:
 
     def sha256(self) -> str:
         """Hex sha256 of the file's bytes (what a profile records)."""
-        from corebt_viewer.io.mask_versions import sha256_file
+        from corebt_viewer.io.atomic_files import sha256_file
 
         return sha256_file(self.path)
 
@@ -99,7 +99,7 @@ def save_annotation_version(
     AnnotationVersion
     """
     from corebt_viewer.io.annotations.geojson import geojson_bytes
-    from corebt_viewer.io.mask_versions import atomic_write_bytes
+    from corebt_viewer.io.atomic_files import atomic_write_bytes
 
     folder = annotation_folder(cohort_root, case_id)
     folder.mkdir(parents=True, exist_ok=True)
