@@ -38,6 +38,7 @@ from corebt_viewer.core.segmentation import (
     decide_convention,
 )
 from corebt_viewer.io.atomic_files import atomic_write_bytes, remove_stale_temporaries
+from corebt_viewer.io.nifti import label_values
 
 #: Compression level of ``.nii.gz`` versions (masks compress ~100x even at the fastest).
 GZIP_LEVEL = 1
@@ -45,19 +46,6 @@ _VERSION_RE = r"^{stem}\.v(\d{{3,}}){ext}$"
 
 
 # --------------------------------------------------------------------------- NIfTI encoding
-
-
-def label_values(data: np.ndarray) -> set[int]:
-    """The distinct values of an integer mask (fast path with ``bincount`` for small labels)."""
-    data = np.asarray(data)
-    if data.size == 0:
-        return set()
-    if data.dtype.kind in "iub":
-        low, high = int(data.min()), int(data.max())
-        if low >= 0 and high < 256:
-            counts = np.bincount(data.ravel().astype(np.intp, copy=False), minlength=high + 1)
-            return {int(v) for v in np.flatnonzero(counts)}
-    return {int(v) for v in np.unique(data)}
 
 
 def _file_labels(labels: np.ndarray, convention: LabelConvention, dtype) -> np.ndarray:
