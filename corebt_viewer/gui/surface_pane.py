@@ -69,6 +69,10 @@ class SurfacePane:
         self.labels_layer = labels_layer
         if labels_layer is None:
             self._clear()
+            for node in (self._lines, self._outline):
+                if node is not None:  # the previous case's lines, drawn as nothing
+                    node.set_data(pos=np.zeros((2, 3), np.float32))
+            self.crosshair_segments = None
             self._say("3D: no mask, so no tumour surfaces")
             return
         if changed or self._stale:

@@ -113,6 +113,13 @@ def _check_the_fourth_pane(window, tools):
         layer.data = layer.data.copy()
         tools._show_panes()
         wait_until(lambda: surface.layers and surface.layers[0] is not before[0], timeout=60)
+        # a case without a mask: no surfaces, and the pane says why
+        surface.show(None)
+        assert surface.layers == [] and "no mask" in surface.status
+        assert surface.crosshair_segments is None  # the last case's lines are gone
+        surface.show(layer)
+        wait_until(lambda: surface.layers and "mL" in surface.status, timeout=60)
+        assert surface.crosshair_segments is not None
     finally:
         surface._remesh.setInterval(REMESH_AFTER_MS)
 
