@@ -128,13 +128,18 @@ def opengl_renderer() -> str:
 def new_napari_canvas(title: str):
     """A napari ``ViewerModel`` and its ``QtViewer``, safe with asynchronous slicing.
 
-    The canvas is native where that is cheaper, and finished slices reach the UI thread
-    through :func:`_napari_compat.relay_slice_ready` (napari's own path can deadlock).
+    The canvas is native where that is cheaper, finished slices reach the UI thread
+    through :func:`_napari_compat.relay_slice_ready` (napari's own path can deadlock), and
+    vispy's meshes keep their shaders across data changes
+    (:func:`_vispy_compat.keep_mesh_shaders`).
     """
     from napari.components import ViewerModel
     from napari.qt import QtViewer
 
     from corebt_viewer.gui import _napari_compat as compat
+    from corebt_viewer.gui._vispy_compat import keep_mesh_shaders
+
+    keep_mesh_shaders()
 
     viewer = ViewerModel(title=title)
     qt_viewer = QtViewer(viewer)
