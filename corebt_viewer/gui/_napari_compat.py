@@ -216,6 +216,31 @@ def scene_canvas(qt_viewer):
     return _private(canvas, "_scene_canvas", "Waiting for a canvas draw")
 
 
+def overlay_lines(qt_viewer, colour: str, ndim: int = 2):
+    """A vispy line node drawn over every layer of a canvas, in scene coordinates.
+
+    For lines that move often (a crosshair): a napari Shapes layer would re-slice and
+    recompute the viewer's dims at each move. Set the segments with
+    ``node.set_data(pos=...)`` (pairs of points, vispy's (x, y[, z]) order).
+    """
+    import numpy as np
+    from vispy.scene.visuals import Line
+
+    canvas = _private(qt_viewer, "canvas", "Crosshair lines")
+    view = _private(canvas, "view", "Crosshair lines")
+    node = Line(
+        pos=np.zeros((2, ndim), np.float32),
+        color=colour,
+        connect="segments",
+        width=1,
+        method="gl",
+        parent=view.scene,
+    )
+    node.order = 1_000_000  # above every layer
+    node.set_gl_state("translucent", depth_test=False)
+    return node
+
+
 SLICE_RELAY = "_corebt_slice_relay"
 
 

@@ -47,6 +47,8 @@ PLANES: dict[str, tuple[int, int, int]] = {
     "sagittal": (0, 2, 1),
 }
 RADIOLOGICAL_2D = ("up", "left")
+#: The linked crosshair's lines (magenta: apart from the mask colours and the rulers' cyan)
+CROSSHAIR_COLOUR = "#ff3cf0"
 
 
 def region_colours() -> dict[int | None, tuple[float, float, float, float]]:

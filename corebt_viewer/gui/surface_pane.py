@@ -12,6 +12,8 @@ from __future__ import annotations
 import numpy as np
 from qtpy.QtCore import QTimer
 
+from corebt_viewer.gui import layers as L
+from corebt_viewer.gui._napari_compat import overlay_lines
 from corebt_viewer.gui.widgets import new_napari_canvas, plain_canvas_overlays
 
 #: ms after the last paint stroke before the surfaces are meshed again
@@ -19,7 +21,6 @@ REMESH_AFTER_MS = 1500
 #: ms the crosshair rests before the 3D lines follow it: scrolling through slices redraws
 #: the planes at every step, the 3D scene (about as costly as the three planes) once
 FOLLOW_AFTER_MS = 100
-CROSS_COLOUR = "#ff3cf0"  # as the planes' crosshair
 OUTLINE_COLOUR = "#7f7f7f"
 
 
@@ -156,23 +157,6 @@ class SurfacePane:
         self.overlay.text = text
 
     # ------------------------------------------------------------------ scene lines
-    def _node(self, colour: str):
-        from vispy.scene.visuals import Line
-
-        # napari private API (0.9), as the planes' crosshair lines: a Shapes layer would
-        # re-slice every layer on each crosshair move
-        node = Line(
-            pos=np.zeros((2, 3), np.float32),
-            color=colour,
-            connect="segments",
-            width=1,
-            method="gl",
-            parent=self.qt_viewer.canvas.view.scene,
-        )
-        node.order = 1_000_000
-        node.set_gl_state("translucent", depth_test=False)
-        return node
-
     def _scene(self, segments: np.ndarray) -> np.ndarray:
         """World points (n x 3, napari axis order) to vispy scene points (reversed axes)."""
         return np.asarray(segments, float).reshape(-1, 3)[:, ::-1].astype(np.float32)
@@ -187,7 +171,7 @@ class SurfacePane:
         )
         edges = [(a, b) for a in range(8) for b in range(a + 1, 8) if bin(a ^ b).count("1") == 1]
         if self._outline is None:
-            self._outline = self._node(OUTLINE_COLOUR)
+            self._outline = overlay_lines(self.qt_viewer, OUTLINE_COLOUR, ndim=3)
         self._outline.set_data(pos=self._scene(corners[np.array(edges)]))
 
     def follow(self, position) -> None:
@@ -208,6 +192,6 @@ class SurfacePane:
             start[axis], end[axis] = low[axis], high[axis]
             segments.append((start, end))
         if self._lines is None:
-            self._lines = self._node(CROSS_COLOUR)
+            self._lines = overlay_lines(self.qt_viewer, L.CROSSHAIR_COLOUR, ndim=3)
         self.crosshair_segments = np.asarray(segments)
         self._lines.set_data(pos=self._scene(self.crosshair_segments))

@@ -19,11 +19,11 @@ from qtpy.QtWidgets import QGridLayout, QLabel, QWidget
 
 from corebt_viewer.core.crosshair import Crosshair
 from corebt_viewer.gui import layers as L
+from corebt_viewer.gui._napari_compat import overlay_lines
 from corebt_viewer.gui.surface_pane import SurfacePane
 from corebt_viewer.gui.widgets import new_napari_canvas, plain_canvas_overlays
 
 PLANE_NAMES = ("axial", "coronal", "sagittal")
-CROSS_COLOUR = "#ff3cf0"  # magenta: apart from the mask colours and the rulers' cyan
 
 
 class PlanePane:
@@ -108,23 +108,11 @@ class CrosshairLines:
     A napari Shapes layer would do, but each change of its data makes napari recompute
     the dims of every layer and re-slice the layer: about 40 ms per pane per click with
     software OpenGL, against well under one for a vispy line. This reaches into napari's
-    private canvas (``QtViewer.canvas.view``), here only; a test checks the lines are drawn.
+    private canvas (:func:`_napari_compat.overlay_lines`); a test checks the lines are drawn.
     """
 
     def __init__(self, qt_viewer):
-        from vispy.scene.visuals import Line
-
-        scene = qt_viewer.canvas.view.scene  # napari private API (0.9): see the docstring
-        self.node = Line(
-            pos=np.zeros((4, 2), np.float32),
-            color=CROSS_COLOUR,
-            connect="segments",
-            width=1,
-            method="gl",
-            parent=scene,
-        )
-        self.node.order = 1_000_000  # above every layer
-        self.node.set_gl_state("translucent", depth_test=False)
+        self.node = overlay_lines(qt_viewer, L.CROSSHAIR_COLOUR)
         self.segments = np.zeros((2, 2, 3))
 
     def set_lines(self, lines: list[np.ndarray], displayed) -> None:
