@@ -139,16 +139,35 @@ def read_tile_feature_file(path: str | Path) -> TileFeatureFile:
         attrs.update({key: plain_attr(value) for key, value in h5["coords"].attrs.items()})
     if not np.issubdtype(features.dtype, np.number) or not np.all(np.isfinite(features)):
         raise InputError(path, "'features' holds NaN, infinite or non-numeric values")
-    if not np.all(np.isfinite(coords)) or not np.all(coords == np.round(coords)):
-        raise InputError(path, "'coords' must hold whole level-0 pixel coordinates")
     layout = "trident" if "patch_size_level0" in attrs else "clam"
     return TileFeatureFile(
         path=path,
         features=features.astype(np.float32, copy=False),
-        coords=np.round(coords).astype(np.int64),
+        coords=_whole(path, coords),
         attrs=attrs,
         layout=layout,
     )
+
+
+def read_tile_coords(path: str | Path) -> np.ndarray:
+    """The level-0 (x, y) of a tile-feature file's tiles, int64, without its features.
+
+    Raises
+    ------
+    InputError
+        As :func:`read_tile_feature_file`, for everything but the feature values.
+    """
+    path = Path(path).expanduser()
+    with _open(path) as h5:
+        _features, coords, _fshape, cshape = _datasets(path, h5)
+        coords = np.asarray(coords[()]).reshape(cshape)
+    return _whole(path, coords)
+
+
+def _whole(path: Path, coords: np.ndarray) -> np.ndarray:
+    if not np.all(np.isfinite(coords)) or not np.all(coords == np.round(coords)):
+        raise InputError(path, "'coords' must hold whole level-0 pixel coordinates")
+    return np.round(coords).astype(np.int64)
 
 
 def write_slide_feature_file(path: str | Path, vector, attrs: dict | None = None) -> Path:

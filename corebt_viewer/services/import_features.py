@@ -169,7 +169,7 @@ def import_features(
         make_profile,
     )
     from corebt_viewer.embed.profile_store import save_profile
-    from corebt_viewer.io.feature_files import probe_tile_feature_file, read_tile_feature_file
+    from corebt_viewer.io.feature_files import probe_tile_feature_file, read_tile_coords
     from corebt_viewer.services.embedding import _as_cohort
 
     cohort = _as_cohort(cohort)
@@ -209,7 +209,7 @@ def import_features(
             if tile_size_level0 is not None and "patch_size_level0" not in probe.coords_attrs:
                 geometry[stem] = (int(tile_size_level0), "given (--tile-size-level0)")
             else:
-                coords = read_tile_feature_file(path).coords if found.tool == "clam" else None
+                coords = read_tile_coords(path) if found.tool == "clam" else None
                 geometry[stem] = tile_geometry(found, stem, probe, coords)
             probes[stem] = probe
         except InputError as exc:

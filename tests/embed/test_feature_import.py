@@ -13,7 +13,11 @@ from corebt_viewer.embed.feature_import import (
     tile_geometry,
 )
 from corebt_viewer.embed.profile import EmbeddingProfile, make_profile
-from corebt_viewer.io.feature_files import probe_tile_feature_file
+from corebt_viewer.io.feature_files import (
+    probe_tile_feature_file,
+    read_tile_coords,
+    read_tile_feature_file,
+)
 from tests.embed.embed_data import synthetic_he, write_aperio_tiff
 from tests.embed.feature_files import TRIDENT_MAG_FOLDER, tissue_coords, write_trident_tiles
 
@@ -82,6 +86,23 @@ def test_bad_files_are_named(tmp_path):
     with pytest.raises(InputError, match="not a readable HDF5"):
         probe_tile_feature_file(bad / "b.h5")
     shutil.rmtree(bad)
+
+
+def test_coords_alone_read_as_with_the_features(tmp_path):
+    import h5py
+
+    rng = np.random.default_rng(2)
+    coords = tissue_coords(9, 512, rng)
+    path = tmp_path / "clam.h5"
+    with h5py.File(path, "w") as h5:  # CLAM's (1, N, D) features and float coordinates
+        h5["features"] = rng.normal(size=(1, 9, 4)).astype(np.float32)
+        h5["coords"] = coords.astype(np.float64)
+    np.testing.assert_array_equal(read_tile_coords(path), coords)
+    np.testing.assert_array_equal(read_tile_coords(path), read_tile_feature_file(path).coords)
+    with h5py.File(path, "r+") as h5:
+        h5["coords"][0, 0] = 0.5
+    with pytest.raises(InputError, match="whole level-0 pixel"):
+        read_tile_coords(path)
 
 
 def test_grid_step_is_the_tile_side():
