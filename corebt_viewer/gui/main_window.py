@@ -22,6 +22,7 @@ from qtpy.QtWidgets import (
 from corebt_viewer.core.case import Cohort
 from corebt_viewer.core.modalities import Modality
 from corebt_viewer.gui import dialogs
+from corebt_viewer.gui._vispy_compat import prepare_changed_meshes
 from corebt_viewer.gui.activity import ActivityIndicator
 from corebt_viewer.gui.app import show_error_dialog
 from corebt_viewer.gui.case_list import CaseList
@@ -67,6 +68,7 @@ class MainWindow(QMainWindow):
         self.stall_monitor = StallMonitor(parent=self)
         self.scheduler = UiScheduler(self)  # the window's one: its pacer and both canvases
         self.frame_pacer = FramePacer(self, self.scheduler)  # a handler and its frame: 2 turns
+        self.scheduler.before_frame.append(prepare_changed_meshes)  # the frame only draws
         self.prefetch = None  # a gui.prefetch.Prefetch started before the window existed
         self._build()
         self.mri_tools = MriTools(self)  # its canvases exist before any layer is added

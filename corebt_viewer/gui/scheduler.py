@@ -29,6 +29,9 @@ class UiScheduler(QObject):
         self.pacers_waiting: set[FramePacer] = set()  # a frame held or on its way
         self.turn_taken = False
         self.runners_waiting: list[StepRunner] = []  # found the turn taken, first come first
+        #: work a frame needs done before it draws (preparing changed meshes): a pacer runs
+        #: it when it holds the frame, in the turn of the handler that asked for it
+        self.before_frame: list[Callable[[], object]] = []
         self._turn_timer = QTimer(self)
         self._turn_timer.setSingleShot(True)
         self._turn_timer.setInterval(0)
@@ -75,7 +78,8 @@ class FramePacer(QObject):
     it and before the timers and input that were waiting. With a software renderer a
     frame takes 30-80 ms, so a 40 ms handler and its frame froze the window for their
     sum. Held for one turn, the waiting input and timers run in between; requests made
-    meanwhile still give one frame.
+    meanwhile still give one frame. The scheduler's ``before_frame`` work runs when the
+    frame is held, so the frame's own turn only draws.
 
     Parameters
     ----------
@@ -114,6 +118,8 @@ class FramePacer(QObject):
             self._held = True
             self.scheduler.pacers_waiting.add(self)
             self._timer.start()
+            for prepare in self.scheduler.before_frame:
+                prepare()
         return True  # Qt posts no other request until one is handled
 
     def _release(self) -> None:

@@ -171,7 +171,8 @@ class RegionsLayerSync:
 
         Through napari's public per-selection colours: only these shapes are touched
         (setting the layer's whole ``face_color`` updates every shape, about 30 ms with
-        500 regions); the selection and the drawing colour are put back.
+        500 regions). The selection comes back as it was; the selections made on the way
+        are not drawn (their highlight events are held).
         """
         layer = self.layer
         groups: dict[tuple, list[int]] = {}
@@ -181,15 +182,18 @@ class RegionsLayerSync:
                 face = (r, g, b, FACE_ALPHA if ri == 0 else 0.0)
                 groups.setdefault((face, (r, g, b, 1.0)), []).append(i)
         selected = set(layer.selected_data)
-        blockers = (layer.events.current_face_color, layer.events.current_edge_color)
-        with blockers[0].blocker(), blockers[1].blocker():
+        events = layer.events
+        with (
+            events.current_face_color.blocker(),
+            events.current_edge_color.blocker(),
+            events.highlight.blocker(),
+        ):
             for (face, edge), indices in groups.items():
                 layer.selected_data = set(indices)
                 layer.current_face_color = face
                 layer.current_edge_color = edge
-            layer.selected_data = set()
+            layer.selected_data = selected
         self.set_drawing_class(self.session.current_class)
-        layer.selected_data = selected
 
     def rebuild(self) -> None:
         """Show the session's regions, replacing every shape."""
@@ -209,20 +213,16 @@ class RegionsLayerSync:
         self.set_drawing_class(self.session.current_class)
 
     def set_drawing_class(self, name: str) -> None:
-        """Colour the next drawn shape as class `name` (selected shapes keep theirs)."""
+        """Colour the next drawn shape as class `name` (selected shapes keep theirs).
+
+        napari's ``block_update_properties`` sets the drawing colour without recolouring
+        the selected shapes (and without redrawing the layer).
+        """
         r, g, b = (c / 255 for c in self.session.class_color(name))
-        selected = set(self.layer.selected_data)  # a copy: napari clears its own in place
-        self._syncing = True
-        try:
-            with self.layer.events.current_face_color.blocker():
-                if selected:
-                    self.layer.selected_data = set()
-                self.layer.current_face_color = (r, g, b, FACE_ALPHA)
-                self.layer.current_edge_color = (r, g, b, 1.0)
-                if selected:
-                    self.layer.selected_data = selected
-        finally:
-            self._syncing = False
+        layer = self.layer
+        with layer.block_update_properties(), layer.events.current_face_color.blocker():
+            layer.current_face_color = (r, g, b, FACE_ALPHA)
+            layer.current_edge_color = (r, g, b, 1.0)
 
     # ------------------------------------------------------------------ layer -> editor
     def selected_ids(self) -> list[str]:

@@ -131,15 +131,17 @@ def new_napari_canvas(title: str):
     The canvas is native where that is cheaper, finished slices reach the UI thread
     through :func:`_napari_compat.relay_slice_ready` (napari's own path can deadlock), and
     vispy's meshes keep their shaders across data changes
-    (:func:`_vispy_compat.keep_mesh_shaders`).
+    (:func:`_vispy_compat.keep_mesh_shaders`) and can be prepared before their frame
+    (:func:`_vispy_compat.track_changed_meshes`).
     """
     from napari.components import ViewerModel
     from napari.qt import QtViewer
 
     from corebt_viewer.gui import _napari_compat as compat
-    from corebt_viewer.gui._vispy_compat import keep_mesh_shaders
+    from corebt_viewer.gui._vispy_compat import keep_mesh_shaders, track_changed_meshes
 
     keep_mesh_shaders()
+    track_changed_meshes()
 
     viewer = ViewerModel(title=title)
     qt_viewer = QtViewer(viewer)

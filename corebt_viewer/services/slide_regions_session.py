@@ -15,6 +15,7 @@ measure each region in mm². Views call :meth:`on_change` and redraw from :attr:
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -33,6 +34,15 @@ from corebt_viewer.io.annotations import annotation_folder, slide_stem
 
 #: Name of the autosave file, next to the versions (never a version itself).
 AUTOSAVE_SUFFIX = ".autosave.geojson"
+
+
+@dataclass(frozen=True)
+class RegionsAutosave:
+    """Unsaved regions to write to the autosave file (see :meth:`SlideRegionsSession.write_autosave`)."""
+
+    path: Path
+    annotations: SlideAnnotations
+    epoch: int
 
 
 @dataclass(frozen=True)
@@ -74,6 +84,9 @@ class SlideRegionsSession:
         self.mpp: float | None = None
         self.version = ""
         self._area_cache: dict[int, tuple] = {}  # id(polygons) -> (polygons, level-0 px²)
+        # a save or another slide ends the epoch: an autosave of the last one is not written
+        self._files_lock = threading.Lock()
+        self._epoch = 0
 
     # ------------------------------------------------------------------ state
     @property
@@ -117,6 +130,8 @@ class SlideRegionsSession:
         version: str = "",
     ) -> None:
         """Edit another slide, starting from `annotations` (history and dirty flag cleared)."""
+        with self._files_lock:
+            self._epoch += 1
         self.cohort_root = Path(cohort_root) if cohort_root is not None else None
         self.case_id = case_id
         self.slide = Path(slide) if slide is not None else None
@@ -144,21 +159,40 @@ class SlideRegionsSession:
         from corebt_viewer.services.annotations import save_annotations
 
         root, case_id, slide = self._where()
-        saved = save_annotations(
-            cohort_root=root, case_id=case_id, slide=slide, annotations=self.editor.annotations
-        )
-        self.version = saved.label
-        self.editor.mark_saved()
-        self.autosave_path().unlink(missing_ok=True)
+        with self._files_lock:  # no autosave lands between the save and its cleanup
+            self._epoch += 1
+            saved = save_annotations(
+                cohort_root=root, case_id=case_id, slide=slide, annotations=self.editor.annotations
+            )
+            self.version = saved.label
+            self.editor.mark_saved()
+            self.autosave_path().unlink(missing_ok=True)
         return saved
 
     def autosave(self) -> Path | None:
         """Write unsaved edits to the autosave file (atomic); ``None`` when nothing to do."""
-        from corebt_viewer.io.annotations import write_geojson
+        snapshot = self.autosave_snapshot()
+        return None if snapshot is None else self.write_autosave(snapshot)
 
+    def autosave_snapshot(self) -> RegionsAutosave | None:
+        """The unsaved regions to autosave, for :meth:`write_autosave` (``None``: nothing
+        unsaved). The regions are immutable: the snapshot is the editor's current state."""
         if not self.has_slide or not self.dirty:
             return None
-        return write_geojson(self.autosave_path(), self.editor.annotations)
+        return RegionsAutosave(self.autosave_path(), self.editor.annotations, self._epoch)
+
+    def write_autosave(self, snapshot: RegionsAutosave) -> Path | None:
+        """Write `snapshot` to the autosave file (atomic; safe from a worker thread).
+
+        Returns ``None``, writing nothing, when the regions were saved or another slide was
+        opened since the snapshot: its edits are in a version, or belong to a closed slide.
+        """
+        from corebt_viewer.io.annotations import write_geojson
+
+        with self._files_lock:
+            if snapshot.epoch != self._epoch:
+                return None
+            return write_geojson(snapshot.path, snapshot.annotations)
 
     def import_geojson(self, path: str | Path) -> list[str]:
         """Add the regions of a QuPath GeoJSON export as one undoable step.

@@ -258,9 +258,16 @@ def test_save_reload_import_and_autosave(window, tools, tmp_path, demo_cohort):
     holed = next(r for r in session.regions if r.n_holes == 1)
     assert areas[holed.id] == pytest.approx((400 * 400 - 100 * 100) * (session.mpp * 1e-3) ** 2)
 
-    # autosave writes the recovery file; reopening the case brings the edits back unsaved
-    written = regions.autosave()
-    assert written is not None and written.is_file()
+    # the timer's autosave writes the recovery file in a worker, once per state of the
+    # edits; reopening the case brings the edits back unsaved
+    written = session.autosave_path()
+    assert regions.autosave_in_background() is not None
+    wait_until(
+        lambda: written.is_file()
+        and len(json.loads(written.read_text())["features"]) == len(session.regions),
+        timeout=10,
+    )
+    assert regions.autosave_in_background() is None  # nothing new to write
     ids = [r.id for r in session.regions]
     regions.session.editor.mark_saved()  # as if the app had crashed: no version written
     other = next(c.patient_id for c in demo_cohort if c.patient_id != case_id and c.slides)

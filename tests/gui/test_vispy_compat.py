@@ -1,4 +1,4 @@
-"""The vispy change the viewer makes: meshes keep their shaders across data changes."""
+"""The vispy changes the viewer makes: meshes keep their shaders across data changes, and\na changed mesh can be prepared before the frame that draws it."""
 
 from __future__ import annotations
 
@@ -61,3 +61,41 @@ def test_without_the_change_vispy_makes_a_new_function(qapp):
     assert MeshVisual._build_color_transform(mesh, colours) is MeshVisual._build_color_transform(
         mesh, colours
     )
+
+
+def test_a_changed_mesh_is_prepared_before_its_frame_and_drawn_as_set(qapp):
+    """``prepare_changed_meshes`` does the mesh's per-face expansion when called: the frame
+    finds nothing to prepare, and draws the new colours."""
+    from vispy.scene import SceneCanvas
+    from vispy.visuals.mesh import MeshVisual
+
+    assert compat.track_changed_meshes()
+    canvas = SceneCanvas(size=(40, 40), show=False, bgcolor="black")
+    view = canvas.central_widget.add_view()
+    view.camera = "panzoom"
+    view.camera.set_range(x=(-1, 1), y=(-1, 1), margin=0)
+    red, green = np.array([1, 0, 0, 1], np.float32), np.array([0, 1, 0, 1], np.float32)
+    mesh = _square_mesh(red)
+    view.add(mesh)
+    canvas.render()
+    compat.prepare_changed_meshes()  # the canvas's own undrawn meshes (borders...)
+    mesh.set_data(vertices=mesh.mesh_data.get_vertices(), faces=mesh.mesh_data.get_faces(),
+                  face_colors=np.tile(green, (2, 1)))  # fmt: skip
+    assert mesh._data_changed and mesh in compat._CHANGED
+    assert compat.prepare_changed_meshes() == 1
+    assert not mesh._data_changed and compat.prepare_changed_meshes() == 0
+    prepared_in_frame = []
+    original = MeshVisual._update_data
+
+    def counted(self):
+        prepared_in_frame.append(self)
+        return original(self)
+
+    MeshVisual._update_data = counted
+    try:
+        pixel = canvas.render()[20, 20, :3]
+    finally:
+        MeshVisual._update_data = original
+    assert mesh not in prepared_in_frame
+    assert pixel[1] > 200 and pixel[0] < 50, pixel
+    canvas.close()

@@ -188,6 +188,32 @@ def test_frame_pacer_holds_a_frame_for_one_turn(qapp):
     window.close()
 
 
+def test_work_before_a_frame_runs_in_the_turn_that_asked_for_it(qapp):
+    """The scheduler's ``before_frame`` work (preparing changed meshes) runs when the
+    pacer holds the frame, before what waited for the next turn, not in the frame's turn."""
+    from qtpy.QtCore import QTimer
+
+    order: list[str] = []
+    window, pacer = paced_window(order)
+    pacer.scheduler.before_frame.append(lambda: order.append("prepare"))
+    waiting = QTimer()
+    waiting.setSingleShot(True)
+    waiting.setInterval(0)
+    waiting.timeout.connect(lambda: order.append("timer"))
+
+    def handler():
+        order.clear()
+        window.setText("one")
+        window.setText("two")
+        waiting.start()
+
+    QTimer.singleShot(0, handler)
+    wait_until(lambda: "frame" in order and "timer" in order)
+    assert order == ["prepare", "timer", "frame"]  # once, for the one frame
+    window.removeEventFilter(pacer)
+    window.close()
+
+
 def test_a_step_waits_for_the_frame_the_pacer_holds(qapp):
     """A step run just before a held frame froze the window for both: it runs after."""
     from qtpy.QtCore import QCoreApplication, QEvent, QTimer

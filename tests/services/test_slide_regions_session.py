@@ -30,6 +30,26 @@ def test_areas_follow_edits_and_skip_unknown_pixel_size(tmp_path):
     assert session.areas_mm2() is None and session.rows()[0].area_mm2 is None
 
 
+def test_a_snapshot_taken_before_a_save_or_another_slide_is_never_written(tmp_path):
+    """The timer's autosave is written in a worker: a save, or another slide opened
+    meanwhile, must not be followed by an autosave file of older edits."""
+    session = _session(tmp_path)
+    assert session.autosave_snapshot() is None  # nothing unsaved
+    session.editor.add(Region.rectangle(5, 5, 10, 10, class_name="necrosis"))
+    snapshot = session.autosave_snapshot()
+    assert snapshot.annotations is session.editor.annotations
+    session.save()
+    assert session.write_autosave(snapshot) is None and not session.autosave_path().exists()
+    session.editor.add(Region.rectangle(50, 5, 10, 10, class_name="tumour"))
+    snapshot = session.autosave_snapshot()
+    path = session.autosave_path()
+    session.set_slide(cohort_root=tmp_path, case_id="C1", slide=tmp_path / "t.svs", mpp=0.5)
+    assert session.write_autosave(snapshot) is None and not path.exists()
+    session.editor.add(Region.rectangle(0, 0, 10, 10, class_name="tumour"))
+    written = session.write_autosave(session.autosave_snapshot())
+    assert written is not None and written.name == "t.autosave.geojson"
+
+
 def test_save_autosave_and_load(tmp_path):
     session = _session(tmp_path)
     session.editor.add(Region.rectangle(5, 5, 10, 10, class_name="necrosis"))
