@@ -263,8 +263,10 @@ def test_save_reload_import_and_autosave(window, tools, tmp_path, demo_cohort):
     written = session.autosave_path()
     assert regions.autosave_in_background() is not None
     wait_until(
-        lambda: written.is_file()
-        and len(json.loads(written.read_text())["features"]) == len(session.regions),
+        lambda: (
+            written.is_file()
+            and len(json.loads(written.read_text())["features"]) == len(session.regions)
+        ),
         timeout=10,
     )
     assert regions.autosave_in_background() is None  # nothing new to write
