@@ -74,6 +74,7 @@ def open_window(app, slide: Path, root: Path):
             and regions._loading is None  # noqa: SLF001 - waiting for the app's own load
             and layer is not None
             and layer.visible
+            and not regions.sync.busy
         )
 
     spin(app, ready, 180)
@@ -160,9 +161,10 @@ def main(argv: list[str] | None = None) -> int:
             cohort_root=root, case_id="bench", slide=slide, mpp=mpp, annotations=shown
         )
 
-    measure("load / clear 500", load, 4, settle_s=1.0)
+    measure("load / clear 500", load, 4, settle_s=1.5)
     load(0)
-    spin(app, lambda: False, 1.0)
+    spin(app, lambda: not sync.busy, 10)
+    spin(app, lambda: False, 0.5)
 
     def draw(i):  # what napari's rectangle mode adds
         x, y = 5000 + 300 * i, 5000

@@ -181,6 +181,12 @@ class StepRunner(QObject):
             self._frame_waits += 1  # after the frame, with a turn for input in between
             self._timer.start()
             return
+        if wait_for_frame and self._frame_waits > 0:
+            # the frame was painted in this pass: timers and input due since run first (a
+            # step right after a 40 ms frame froze the window for both)
+            self._frame_waits = -1
+            self._timer.start()
+            return
         self._frame_waits = 0
         if scheduler.turn_taken:  # another runner's step ran in this turn
             if self not in scheduler.runners_waiting:

@@ -20,6 +20,7 @@ from qtpy.QtWidgets import QDockWidget, QFileDialog, QInputDialog
 from corebt_viewer.core.annotations import RegionClass
 from corebt_viewer.core.errors import InputError
 from corebt_viewer.gui.mask_guard import AUTOSAVE_MS
+from corebt_viewer.gui.scheduler import StepRunner
 from corebt_viewer.gui.slide_regions_layer import RegionsLayerSync
 from corebt_viewer.gui.slide_regions_panel import TOOLS, SlideRegionsPanel
 from corebt_viewer.services.slide_regions_session import SlideRegionsSession, load_slide_regions
@@ -83,7 +84,10 @@ class SlideRegions(QObject):
             self.layer = self.canvas.viewer.add_shapes(name="Regions", ndim=2, visible=False)
             self.layer.bind_key("Control-z", lambda _layer: self.undo(), overwrite=True)
             self.layer.bind_key("Control-Shift-z", lambda _layer: self.redo(), overwrite=True)
-            self.sync = RegionsLayerSync(self.layer, self.session, notify=self.notify)
+            runner = StepRunner(self, scheduler=self.window.scheduler)  # large rebuilds
+            self.sync = RegionsLayerSync(
+                self.layer, self.session, notify=self.notify, runner=runner
+            )
             tool_layers = getattr(self.canvas, "tool_layers", None)
             if tool_layers is not None:
                 tool_layers.append(self.layer)

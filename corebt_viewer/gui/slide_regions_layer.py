@@ -8,36 +8,30 @@ a filled exterior per polygon and an unfilled outline per hole.
 - The user draws, drags, reshapes or deletes shapes (napari's Shapes modes): the layer's
   ``data`` events become editor calls (``add``, ``move``, ``edit``, ``delete``), each one undo
   step; the layer is not rebuilt for a drawn or moved region.
-- The editor changes otherwise (undo, redo, a class change, an import, a load): the layer is
-  rebuilt from the regions.
+- The editor changes otherwise (undo, redo, a class change, an import, a load): the shapes
+  of the regions that changed are replaced; when most did, the layer is rebuilt. Given a
+  step runner, a large rebuild adds :data:`REBUILD_CHUNK` shapes per event-loop turn (500
+  regions at once froze the window for 150-250 ms); the layer takes no edits meanwhile.
 """
 
 from __future__ import annotations
 
 from contextlib import contextmanager
+from functools import partial
 
 import numpy as np
 
 from corebt_viewer.core.annotations import Region, close_ring
 from corebt_viewer.gui._napari_compat import reshape_shapes, stop_shapes_thumbnail
+from corebt_viewer.gui.region_geometry import common_shift, ellipse_polygon, same_rings
 from corebt_viewer.services.slide_regions_session import brush_stroke_region
 
 #: Fill opacity of a region's exterior.
 FACE_ALPHA = 0.25
 #: Shape types that are not regions (napari's line, path and polyline modes).
 LINE_TYPES = ("line", "path", "polyline")
-#: Points of the polygon an ellipse is turned into.
-ELLIPSE_POINTS = 64
-
-
-def ellipse_polygon(corners: np.ndarray, n: int = ELLIPSE_POINTS) -> np.ndarray:
-    """The (n, 2) outline of the ellipse inscribed in napari's four bounding-box corners."""
-    corners = np.asarray(corners, dtype=np.float64)
-    centre = corners.mean(axis=0)
-    half_a = (corners[1] - corners[0]) / 2
-    half_b = (corners[3] - corners[0]) / 2
-    t = np.linspace(0, 2 * np.pi, n, endpoint=False)[:, None]
-    return centre + np.cos(t) * half_a + np.sin(t) * half_b
+#: Shapes a rebuild adds per event-loop turn when it has a step runner (about 20 ms).
+REBUILD_CHUNK = 64
 
 
 class RegionsLayerSync:
@@ -49,12 +43,16 @@ class RegionsLayerSync:
     session : SlideRegionsSession
     notify : callable, optional
         ``notify(text)`` for what the user should know (an edit refused...).
+    runner : StepRunner, optional
+        Runs a large rebuild a chunk of shapes per turn (without one, at once).
     """
 
-    def __init__(self, layer, session, notify=None):
+    def __init__(self, layer, session, notify=None, runner=None):
         self.layer = layer
         self.session = session
         self.notify = notify or (lambda _text: None)
+        self.runner = runner
+        self._rebuilding: tuple[str, bool] | None = None  # (the mode, editable) to restore
         #: per shape of the layer: (region id, polygon index, ring index)
         self.owners: list[tuple[str, int, int]] = []
         self._syncing = False
@@ -82,7 +80,7 @@ class RegionsLayerSync:
             self.layer.mouse_pan = True
 
     def _brush_drag(self, layer, event):
-        if not self.brush_radius or layer.mode != "pan_zoom":
+        if not self.brush_radius or layer.mode != "pan_zoom" or self.busy:
             return
         points = [layer.world_to_data(event.position)[-2:]]
         yield
@@ -118,6 +116,9 @@ class RegionsLayerSync:
     def update(self, force=()) -> None:
         """Show the session's regions, touching only the shapes of regions that changed
         (those in `force` too); a full rebuild when most of them did."""
+        if self.busy:  # a rebuild is under way: it starts again from the regions
+            self.rebuild()
+            return
         regions = self.session.regions
         new = {r.id: r for r in regions}
         shown, force = self._shown, set(force)
@@ -127,7 +128,7 @@ class RegionsLayerSync:
             if rid in force or rid not in new or new[rid].polygons is not old.polygons
         }
         # moved or reshaped with the same rings (an undone move...): edited in place
-        reshaped = {rid for rid in gone - force if rid in new and _same_rings(shown[rid], new[rid])}
+        reshaped = {rid for rid in gone - force if rid in new and same_rings(shown[rid], new[rid])}
         gone -= reshaped
         added = [r for r in regions if r.id not in shown or r.id in gone]
         recolour = {
@@ -195,22 +196,66 @@ class RegionsLayerSync:
             layer.selected_data = selected
         self.set_drawing_class(self.session.current_class)
 
+    @property
+    def busy(self) -> bool:
+        """Whether a rebuild is still adding shapes (the layer takes no edits meanwhile)."""
+        return self._rebuilding is not None
+
     def rebuild(self) -> None:
-        """Show the session's regions, replacing every shape."""
+        """Show the session's regions, replacing every shape (a chunk per turn when large
+        and a step runner was given)."""
         layer = self.layer
         shapes, faces, edges, owners = self._shapes_of(self.session.regions)
+        if self.runner is not None:
+            self.runner.cancel()
         self._syncing = True
         try:
             layer.selected_data = set()
             layer.data = []
-            if shapes:
-                layer.add(shapes, shape_type="polygon", face_color=faces, edge_color=edges)
         finally:
             self._syncing = False
-        self.owners = owners
+        self.owners = []
         self._shown = {r.id: r for r in self.session.regions}
         self.rebuilds += 1
         self.set_drawing_class(self.session.current_class)
+        if self.runner is None or len(shapes) <= REBUILD_CHUNK:
+            self._finish_rebuild()
+            self._add_shapes(shapes, faces, edges, owners)
+            return
+        if self._rebuilding is None:  # no edits until every shape is there
+            self._rebuilding = (layer.mode, layer.editable)
+            layer.editable = False
+        chunks = range(0, len(shapes), REBUILD_CHUNK)
+        steps = [
+            partial(
+                self._add_shapes,
+                *(part[i : i + REBUILD_CHUNK] for part in (shapes, faces, edges, owners)),
+            )
+            for i in chunks
+        ]
+        self.runner.run([*steps, self._finish_rebuild])
+
+    def _add_shapes(self, shapes, faces, edges, owners) -> None:
+        if not shapes:
+            return
+        self._syncing = True
+        try:
+            self.layer.add(shapes, shape_type="polygon", face_color=faces, edge_color=edges)
+        finally:
+            self._syncing = False
+        self.owners.extend(owners)
+
+    def _finish_rebuild(self) -> None:
+        """The rebuild's last step: the layer takes edits again, in the mode it was in."""
+        if self._rebuilding is None:
+            return
+        mode, editable = self._rebuilding
+        self._rebuilding = None
+        layer = self.layer
+        layer.editable = editable
+        if editable and layer.mode != mode:
+            layer.mode = mode
+        self.set_brush(self.brush_radius)  # napari's mode switch turned mouse panning on
 
     def set_drawing_class(self, name: str) -> None:
         """Colour the next drawn shape as class `name` (selected shapes keep theirs).
@@ -234,6 +279,10 @@ class RegionsLayerSync:
         if self._syncing:
             return
         action = str(getattr(event, "action", ""))
+        if self.busy and action in ("added", "removed", "changed"):
+            self.notify("The regions are still being drawn: make that edit again")
+            self.rebuild()
+            return
         try:
             if action == "added":
                 self._added()
@@ -337,15 +386,15 @@ class RegionsLayerSync:
             new = [np.asarray(data[i], dtype=np.float64)[:, -2:][:, ::-1] for i in shape_ix]
             old = [region.polygons[self.owners[i][1]][self.owners[i][2]][:-1] for i in shape_ix]
             moved = [k for k, i in enumerate(shape_ix) if i in indices]
-            shift = _common_shift(old, new)
-            part_shift = _common_shift([old[k] for k in moved], [new[k] for k in moved])
+            shift = common_shift(old, new)
+            part_shift = common_shift([old[k] for k in moved], [new[k] for k in moved])
             still = [k for k in range(len(shape_ix)) if k not in moved]
             if shift is not None:
                 if np.any(shift):
                     moves.append((region_id, shift))
             elif (
                 part_shift is not None
-                and _common_shift([old[k] for k in still], [new[k] for k in still]) is not None
+                and common_shift([old[k] for k in still], [new[k] for k in still]) is not None
             ):  # one part dragged: the whole region moves
                 moves.append((region_id, part_shift))
                 whole_moves = True
@@ -367,28 +416,3 @@ class RegionsLayerSync:
                 "edit it in QuPath or draw it again"
             )
             self.update(force=set(refused))
-
-
-def _same_rings(old: Region, new: Region) -> bool:
-    """Whether `new` has as many polygons as `old`, each with as many rings."""
-    return len(old.polygons) == len(new.polygons) and all(
-        len(a) == len(b) for a, b in zip(old.polygons, new.polygons, strict=True)
-    )
-
-
-def _common_shift(old: list[np.ndarray], new: list[np.ndarray]) -> np.ndarray | None:
-    """The one (dx, dy) that moves every `old` ring onto its `new` one, else ``None``."""
-    if not old:
-        return np.zeros(2)
-    shifts = []
-    for a, b in zip(old, new, strict=True):
-        if a.shape != b.shape:
-            return None
-        delta = b - a
-        if not np.allclose(delta, delta[0], atol=1e-6):
-            return None
-        shifts.append(delta[0])
-    first = shifts[0]
-    if not all(np.allclose(s, first, atol=1e-6) for s in shifts):
-        return None
-    return first

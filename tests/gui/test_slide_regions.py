@@ -23,6 +23,7 @@ def regions_ready(window) -> bool:
         and regions._loading is None
         and regions.layer is not None
         and regions.layer.visible
+        and not regions.sync.busy
     )
 
 

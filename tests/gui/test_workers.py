@@ -137,8 +137,9 @@ def test_a_worker_outliving_its_window_ends_quietly(qapp):
     assert not worker.running
 
 
-def paced_window(order: list[str]):
-    """A shown window whose paced repaints append ``"frame"`` to `order`; (window, pacer)."""
+def paced_window(order: list[str], frame_ms: float = 0.0):
+    """A shown window whose paced repaints append ``"frame"`` to `order` (each taking
+    `frame_ms`, as a software-rendered frame does); (window, pacer)."""
     from qtpy.QtCore import QEvent
     from qtpy.QtWidgets import QLabel
 
@@ -148,6 +149,7 @@ def paced_window(order: list[str]):
         def event(self, event):  # only repaint requests: expose paints come unpaced
             if event.type() == QEvent.Type.UpdateRequest:
                 order.append("frame")
+                time.sleep(frame_ms / 1000)
             return super().event(event)
 
     window = Window("ready")
@@ -249,6 +251,39 @@ def test_a_step_waits_for_the_frame_the_pacer_holds(qapp):
     window.close()
     assert not scheduler.frame_waiting()
     window.removeEventFilter(pacer)
+
+
+def test_after_a_frame_what_was_due_runs_before_the_next_step(qapp):
+    """A step run right after a 40 ms frame froze the window for both: the timers and
+    input due meanwhile run between the frame and the step."""
+    from qtpy.QtCore import QTimer
+
+    from corebt_viewer.gui.scheduler import StepRunner
+
+    order: list[str] = []
+    window, pacer = paced_window(order, frame_ms=30)
+    runner = StepRunner(scheduler=pacer.scheduler)
+    beat = QTimer()  # the stall monitor's heartbeat, say
+    beat.setInterval(5)
+    beat.timeout.connect(lambda: order.append("beat"))
+
+    def change():
+        window.setText(f"step {order.count('step')}")
+        order.append("step")
+
+    order.clear()
+    beat.start()
+    runner.run([change, change, change])
+    wait_until(lambda: order.count("step") == 3 and order[-1] != "step", timeout=5)
+    beat.stop()
+    steps = [i for i, what in enumerate(order) if what == "step"]
+    for first, second in zip(steps, steps[1:], strict=False):
+        between = order[first + 1 : second]
+        assert "frame" in between, order  # each step's frame before the next step
+        after_frame = between[between.index("frame") + 1 :]
+        assert "beat" in after_frame, order
+    window.removeEventFilter(pacer)
+    window.close()
 
 
 def test_pool_submit_keeps_only_the_latest_result_of_a_key(qapp):
