@@ -30,8 +30,26 @@ from corebt_viewer.services.slide_regions_session import brush_stroke_region
 FACE_ALPHA = 0.25
 #: Shape types that are not regions (napari's line, path and polyline modes).
 LINE_TYPES = ("line", "path", "polyline")
-#: Shapes a rebuild adds per event-loop turn when it has a step runner (about 20 ms).
+#: Shapes a rebuild adds per event-loop turn when it has a step runner (about 20 ms); more
+#: once the layer holds many (napari's every add costs in proportion to all its shapes)
 REBUILD_CHUNK = 64
+
+
+def rebuild_chunks(n: int, first: int = REBUILD_CHUNK) -> list[tuple[int, int]]:
+    """The (start, stop) of each turn's shapes when a rebuild adds `n`: `first` at a time,
+    then a sixth of those already added (10,000 regions: 28 turns, not 157).
+
+    >>> rebuild_chunks(150)
+    [(0, 64), (64, 128), (128, 150)]
+    >>> len(rebuild_chunks(500)), len(rebuild_chunks(10_000))
+    (8, 28)
+    """
+    bounds, start = [], 0
+    while start < n:
+        stop = min(n, start + max(first, start // 6))
+        bounds.append((start, stop))
+        start = stop
+    return bounds
 
 
 class RegionsLayerSync:
@@ -225,13 +243,9 @@ class RegionsLayerSync:
         if self._rebuilding is None:  # no edits until every shape is there
             self._rebuilding = (layer.mode, layer.editable)
             layer.editable = False
-        chunks = range(0, len(shapes), REBUILD_CHUNK)
         steps = [
-            partial(
-                self._add_shapes,
-                *(part[i : i + REBUILD_CHUNK] for part in (shapes, faces, edges, owners)),
-            )
-            for i in chunks
+            partial(self._add_shapes, *(part[a:b] for part in (shapes, faces, edges, owners)))
+            for a, b in rebuild_chunks(len(shapes))
         ]
         self.runner.run([*steps, self._finish_rebuild])
 
