@@ -10,8 +10,9 @@ a filled exterior per polygon and an unfilled outline per hole.
   step; the layer is not rebuilt for a drawn or moved region.
 - The editor changes otherwise (undo, redo, a class change, an import, a load): the shapes
   of the regions that changed are replaced; when most did, the layer is rebuilt. Given a
-  step runner, a large rebuild adds :data:`REBUILD_CHUNK` shapes per event-loop turn (500
-  regions at once froze the window for 150-250 ms); the layer takes no edits meanwhile.
+  step runner, a large rebuild adds a chunk of shapes per event-loop turn
+  (:func:`rebuild_chunks`; 500 regions at once froze the window for 150-250 ms); the layer
+  takes no edits meanwhile.
 """
 
 from __future__ import annotations
