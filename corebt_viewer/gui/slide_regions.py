@@ -109,7 +109,7 @@ class SlideRegions(QObject):
             self.notify("No slide to draw on")
             return
         self.canvas.viewer.layers.selection.active = self.layer
-        self.layer.mode = mode  # napari's mode switch turns mouse panning back on
+        self.sync.set_mode(mode)  # napari's mode switch turns mouse panning back on
         self.sync.set_brush(self.brush_radius_px() if tool == "brush" else None)
         self.canvas.qt_viewer.canvas.native.setFocus()
 

@@ -215,6 +215,13 @@ class RegionsLayerSync:
             layer.selected_data = selected
         self.set_drawing_class(self.session.current_class)
 
+    def set_mode(self, mode: str) -> None:
+        """Put the layer in napari's `mode`; during a rebuild, once it is done."""
+        if self._rebuilding is not None:
+            self._rebuilding = (mode, self._rebuilding[1])
+        else:
+            self.layer.mode = mode
+
     @property
     def busy(self) -> bool:
         """Whether a rebuild is still adding shapes (the layer takes no edits meanwhile)."""

@@ -57,6 +57,12 @@ def test_a_large_rebuild_adds_a_chunk_per_turn_and_takes_no_edit_meanwhile(bound
     wait_until(lambda: not sync.busy)
     assert _shown(layer, session, sync)
     assert layer.editable and layer.mode == "add_rectangle"  # as it was
+    # a tool chosen during a rebuild is the layer's mode once it is done
+    _load(session, 3 * REBUILD_CHUNK)
+    sync.set_mode("add_polygon")
+    assert layer.mode == "pan_zoom"
+    wait_until(lambda: not sync.busy)
+    assert layer.mode == "add_polygon"
     # a small one is done at once
     _load(session, 5)
     assert not sync.busy and _shown(layer, session, sync)
