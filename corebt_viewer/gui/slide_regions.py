@@ -303,14 +303,6 @@ class SlideRegions(QObject):
             log.info("saving region edits (%s)", why)
             self.save()
 
-    def autosave(self) -> Path | None:
-        """Write the unsaved edits to the autosave file now; returns it (``None``: nothing)."""
-        try:
-            return self.session.autosave()
-        except OSError as exc:
-            self.notify(f"Cannot autosave the regions: {exc}")
-            return None
-
     def autosave_in_background(self):
         """The timer's autosave: the edits not yet autosaved, written in a worker (500
         regions are a 1 MB file: 30-300 ms that froze the window every few seconds)."""

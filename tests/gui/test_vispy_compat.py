@@ -25,17 +25,23 @@ def _square_mesh(colour):
     return Mesh(vertices=vertices, faces=faces, face_colors=np.tile(colour, (2, 1)))
 
 
-def test_a_mesh_keeps_its_colour_function_and_its_colours_still_change(qapp):
+def _canvas_with_square(colour):
+    """(canvas, mesh): an offscreen 40x40 canvas filled by a square mesh of `colour`."""
     from vispy.scene import SceneCanvas
 
-    assert compat.keep_mesh_shaders()
     canvas = SceneCanvas(size=(40, 40), show=False, bgcolor="black")
     view = canvas.central_widget.add_view()
     view.camera = "panzoom"
     view.camera.set_range(x=(-1, 1), y=(-1, 1), margin=0)
-    red, blue = np.array([1, 0, 0, 1], np.float32), np.array([0, 0, 1, 1], np.float32)
-    mesh = _square_mesh(red)
+    mesh = _square_mesh(colour)
     view.add(mesh)
+    return canvas, mesh
+
+
+def test_a_mesh_keeps_its_colour_function_and_its_colours_still_change(qapp):
+    assert compat.keep_mesh_shaders()
+    red, blue = np.array([1, 0, 0, 1], np.float32), np.array([0, 0, 1, 1], np.float32)
+    canvas, mesh = _canvas_with_square(red)
     first = canvas.render()[20, 20, :3]
     function = mesh.shared_program.vert["color_transform"]
     mesh.set_data(vertices=mesh.mesh_data.get_vertices(), faces=mesh.mesh_data.get_faces(),
@@ -66,17 +72,11 @@ def test_without_the_change_vispy_makes_a_new_function(qapp):
 def test_a_changed_mesh_is_prepared_before_its_frame_and_drawn_as_set(qapp):
     """``prepare_changed_meshes`` does the mesh's per-face expansion when called: the frame
     finds nothing to prepare, and draws the new colours."""
-    from vispy.scene import SceneCanvas
     from vispy.visuals.mesh import MeshVisual
 
     assert compat.track_changed_meshes()
-    canvas = SceneCanvas(size=(40, 40), show=False, bgcolor="black")
-    view = canvas.central_widget.add_view()
-    view.camera = "panzoom"
-    view.camera.set_range(x=(-1, 1), y=(-1, 1), margin=0)
     red, green = np.array([1, 0, 0, 1], np.float32), np.array([0, 1, 0, 1], np.float32)
-    mesh = _square_mesh(red)
-    view.add(mesh)
+    canvas, mesh = _canvas_with_square(red)
     canvas.render()
     compat.prepare_changed_meshes()  # the canvas's own undrawn meshes (borders...)
     mesh.set_data(vertices=mesh.mesh_data.get_vertices(), faces=mesh.mesh_data.get_faces(),
